@@ -1,0 +1,1 @@
+"""salespulse package."""
