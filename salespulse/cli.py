@@ -1,0 +1,47 @@
+"""The `salespulse` command: one subcommand per module in `salespulse.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Each module exposes add_parser(subparsers); imported lazily by name so that a missing
+# optional piece never breaks the other commands.
+COMMANDS = (
+    "stack",
+    "produce",
+    "simulate",
+    "worker",
+    "wait_idle",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salespulse",
+        description="SalesPulse: event-sourced sales performance management.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"salespulse.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"salespulse.commands.{name}":
+                continue  # not built yet
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
