@@ -7,7 +7,7 @@ import sys
 
 from salespulse.stack.config import StackConfig
 from salespulse.stack.kafka import LocalKafka
-from salespulse.stack.postgres import LocalPostgres
+from salespulse.stack.postgres import LocalPostgres, redact
 from salespulse.stack.process import StackError
 
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
             print(postgres.up(), flush=True)
             print(kafka.up(), flush=True)
             print(f"KAFKA_BOOTSTRAP={config.kafka_bootstrap}")
-            print(f"DATABASE_URL={config.database_url}")
+            print(f"DATABASE_URL={redact(config.database_url)}")
             return 0
         if args.action == "down":
             # Kafka first: workers may still be flushing offsets to PostgreSQL.

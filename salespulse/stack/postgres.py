@@ -62,7 +62,7 @@ class LocalPostgres:
     def status(self) -> PostgresStatus:
         if self.config.external_database:
             return PostgresStatus(
-                "external", _redact(self.config.external_database), None, Path("-"),
+                "external", redact(self.config.external_database), None, Path("-"),
                 self._accepts_connections(), True,
             )  # fmt: skip
         pid = read_pid(self.data_dir / "postmaster.pid")
@@ -106,7 +106,7 @@ class LocalPostgres:
     # -- lifecycle ----------------------------------------------------------------------
     def up(self) -> str:
         if self.config.external_database:
-            return f"postgres: using DATABASE_URL={_redact(self.config.external_database)} (nothing started)"
+            return f"postgres: using DATABASE_URL={redact(self.config.external_database)} (nothing started)"
         ensure_installed()
         pid = read_pid(self.data_dir / "postmaster.pid")
         if is_alive(pid):
@@ -229,5 +229,5 @@ def _glob(pattern: str) -> list[str]:
     return glob.glob(pattern)
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     return re.sub(r"//([^:@/]+):[^@/]+@", r"//\1:***@", url)
