@@ -15,6 +15,7 @@ COMMANDS = (
     "simulate",
     "worker",
     "wait_idle",
+    "targets",
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from uuid import UUID
 
 from pydantic import (
@@ -174,6 +174,7 @@ class VisitCompletedData(_Data):
     duration_min: Annotated[int, Field(ge=0)]
     face_to_face: bool
     key_account: bool
+    opportunity_id: Id | None = None  # since VisitCompleted v2: the deal the visit worked on
 
 
 class CheeredData(_Data):
@@ -189,6 +190,12 @@ class _Envelope(BaseModel):
     # Log metadata, filled in by the producer when absent.
     recorded_at: AwareDatetime | None = None
     source: str | None = None
+
+    if TYPE_CHECKING:
+        # Every concrete event narrows these two; declared here (for type checkers only, so
+        # pydantic does not see them) so that code typed against AnyEvent can read them.
+        type: str
+        data: _Data
 
     @field_validator("occurred_at", "recorded_at", mode="before")
     @classmethod
@@ -314,7 +321,7 @@ Event = Annotated[
 ]
 
 EVENT_CLASSES: dict[str, type[_Envelope]] = {
-    cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
+    cls.model_fields["type"].annotation.__args__[0]: cls
     for cls in Event.__origin__.__args__  # type: ignore[attr-defined]
 }
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CLASSES)

@@ -44,9 +44,10 @@ def test_every_dependency_and_secret_exists() -> None:
 
 def test_compose_config_passes_where_the_compose_tool_exists() -> None:
     docker = shutil.which("docker")
-    has_compose = docker and subprocess.run(
-        [docker, "compose", "version"], capture_output=True
-    ).returncode == 0
+    has_compose = (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    )
     if not has_compose:
         # Nothing to run here; the structural checks above still hold. Not a skip: the
         # assertion below is the same one the compose tool would make about YAML validity.

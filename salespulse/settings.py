@@ -1,0 +1,130 @@
+"""Runtime settings from the environment (servers, topics, time zone, currencies), read once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from schemas.money import ISO_4217, to_decimal
+
+
+class SettingsError(ValueError):
+    """An environment variable with a value we cannot use; the message names the variable."""
+
+
+class CurrencyError(ValueError):
+    """An amount in a currency with no configured rate to the base currency."""
+
+
+def _no_rates() -> Mapping[str, Decimal]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable by environment variable; the defaults suit the local stack."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    events_topic: str = "sales.events"
+    dlq_topic: str = "sales.events.dlq"
+    broadcasts_topic: str = "sales.broadcasts"
+    partitions: int = 6
+    database_url: str = "postgresql://salespulse@127.0.0.1:5433/salespulse"
+    tz: str = "UTC"
+    base_currency: str = "USD"
+    # 1 unit of the key currency = value units of the base currency.
+    fx_rates: Mapping[str, Decimal] = field(default_factory=_no_rates)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the SALESPULSE_* / KAFKA_BOOTSTRAP / DATABASE_URL variables, checking each."""
+        env = os.environ if env is None else env
+        default = cls()
+        base = env.get("SALESPULSE_BASE_CURRENCY", default.base_currency).strip().upper()
+        if base not in ISO_4217:
+            raise SettingsError(f"SALESPULSE_BASE_CURRENCY: {base!r} is not an ISO 4217 code")
+        tz = env.get("SALESPULSE_TZ", default.tz).strip()
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(f"SALESPULSE_TZ: {tz!r} is not a known time zone") from exc
+        return cls(
+            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", default.kafka_bootstrap),
+            events_topic=env.get("SALESPULSE_EVENTS_TOPIC", default.events_topic),
+            dlq_topic=env.get("SALESPULSE_DLQ_TOPIC", default.dlq_topic),
+            broadcasts_topic=env.get("SALESPULSE_BROADCASTS_TOPIC", default.broadcasts_topic),
+            partitions=_positive_int(env, "SALESPULSE_PARTITIONS", default.partitions),
+            database_url=env.get("DATABASE_URL", default.database_url),
+            tz=tz,
+            base_currency=base,
+            fx_rates=parse_fx_rates(env.get("SALESPULSE_FX_RATES", ""), base),
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The organisation's time zone, in which days, weeks and months are bucketed."""
+        return ZoneInfo(self.tz)
+
+    def accepts_currency(self, currency: str) -> bool:
+        """True when amounts in `currency` can be converted to the base currency."""
+        return currency == self.base_currency or currency in self.fx_rates
+
+    def rate(self, currency: str | None) -> Decimal:
+        """Base-currency units per unit of `currency` (None means the base currency)."""
+        if currency is None or currency == self.base_currency:
+            return Decimal(1)
+        try:
+            return self.fx_rates[currency]
+        except KeyError:
+            raise CurrencyError(self.currency_problem(currency)) from None
+
+    def currency_problem(self, currency: str) -> str:
+        """The reason an amount in `currency` is refused (shown to whoever sent it)."""
+        return (
+            f"no exchange rate from {currency} to the base currency {self.base_currency} "
+            "(configure SALESPULSE_FX_RATES)"
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name}: {text!r} is not a whole number") from None
+    if value < 1:
+        raise SettingsError(f"{name}: must be at least 1, got {value}")
+    return value
+
+
+def parse_fx_rates(text: str, base_currency: str) -> Mapping[str, Decimal]:
+    """Parse "EUR=1.08,CNY=0.14" (1 EUR = 1.08 base) into a read-only mapping."""
+    rates: dict[str, Decimal] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        code, sep, value = item.partition("=")
+        code = code.strip().upper()
+        where = f"SALESPULSE_FX_RATES: {item.strip()!r}"
+        if not sep:
+            raise SettingsError(f"{where}: expected CODE=RATE, e.g. EUR=1.08")
+        if code not in ISO_4217:
+            raise SettingsError(f"{where}: {code!r} is not an ISO 4217 code")
+        if code in rates:
+            raise SettingsError(f"{where}: {code} is given twice")
+        try:
+            rate = to_decimal(value.strip())
+        except ValueError as exc:
+            raise SettingsError(f"{where}: {exc}") from None
+        if rate <= 0:
+            raise SettingsError(f"{where}: a rate must be positive")
+        if code == base_currency and rate != 1:
+            raise SettingsError(f"{where}: the base currency's rate can only be 1")
+        rates[code] = rate
+    return MappingProxyType(rates)

@@ -1,0 +1,1 @@
+"""faust agents: each decodes, calls pure code, and writes or sends."""

@@ -1,0 +1,44 @@
+"""Turn a batch of raw log records into positioned events and dead letters (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from schemas.codec import DecodeError, decode
+from schemas.events import AnyEvent
+from streams.deadletter import DeadLetter, dead_letter
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class DecodedBatch:
+    # (partition, offset, event); event is None for a record sent to the dead-letter topic,
+    # so that its offset still counts as applied.
+    records: list[tuple[int, int, AnyEvent | None]]
+    dead_letters: list[DeadLetter]
+
+
+def decode_batch(raw: Iterable[RawRecord]) -> DecodedBatch:
+    records: list[tuple[int, int, AnyEvent | None]] = []
+    dead: list[DeadLetter] = []
+    for rec in raw:
+        try:
+            if rec.value is None:
+                raise DecodeError("empty record value (tombstone) on the event log")
+            event: AnyEvent | None = decode(rec.value)
+        except (DecodeError, ValidationError) as exc:
+            dead.append(dead_letter(rec.key, rec.value, rec.topic, rec.partition, rec.offset, exc))
+            event = None
+        records.append((rec.partition, rec.offset, event))
+    return DecodedBatch(records, dead)

@@ -1,0 +1,179 @@
+"""Contract: PostgresProjectionStore answers every query exactly as the in-memory oracle does."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+
+from projections.batch import Record
+from projections.behaviour import behaviour
+from projections.builders import Events
+from projections.context import FoldContext
+from projections.daily import daily_report
+from projections.funnel import funnel
+from projections.goals import goal_progress
+from projections.kpi import default_kpis
+from projections.leaderboard import contest, leaderboard
+from projections.memory import InMemoryProjection
+from projections.oracle import build_oracle
+from projections.plan import plan
+from projections.readmodel import ReadModel, RepSpan
+from projections.sample import random_history
+from projections.store import PostgresProjectionStore
+from schemas.events import AnyEvent
+
+pytestmark = pytest.mark.integration
+
+CTX = FoldContext(default_kpis(), fx_rates={"EUR": Decimal("1.0825")})
+AS_OF = datetime(2026, 11, 20, 15, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(database_url: str, pg_schema: str) -> Iterator[PostgresProjectionStore]:
+    with PostgresProjectionStore(
+        database_url, CTX, f"{pg_schema}_v1", registry_schema=f"{pg_schema}_registry"
+    ) as s:
+        s.migrate()
+        yield s
+
+
+def deliveries(events: list[AnyEvent], seed: int) -> list[list[Record]]:
+    """The events spread over 3 partitions, some produced twice, delivered in shuffled batches
+    that interleave partitions and re-deliver earlier offsets (as after a rebalance)."""
+    rnd = random.Random(seed)
+    partitions: dict[int, list[AnyEvent]] = {0: [], 1: [], 2: []}
+    for event in events:
+        key = event.rep_id or "org"
+        partitions[sum(map(ord, key)) % 3].append(event)
+        if rnd.random() < 0.03:  # a client resubmits: same event_id, new offset
+            partitions[rnd.randrange(3)].append(event)
+    log = {p: list(enumerate(evs)) for p, evs in partitions.items()}
+    batches, position = [], dict.fromkeys(log, 0)
+    while any(position[p] < len(log[p]) for p in log):
+        batch: list[Record] = []
+        for p in log:
+            take = rnd.randint(0, 250)
+            start = max(0, position[p] - rnd.choice([0, 0, 0, 50, 300]))
+            batch += [(p, o, ev) for o, ev in log[p][start : position[p] + take]]
+            position[p] = min(len(log[p]), position[p] + take)
+        rnd.shuffle(batch)
+        batches.append(batch)
+    return batches
+
+
+def raw_reads(rm: ReadModel) -> dict[str, Any]:
+    reps = rm.reps()
+    everything = [RepSpan(r, date(2000, 1, 1), date(2100, 1, 1)) for r in reps]
+    return {
+        "units": dict(rm.units()),
+        "reps": dict(reps),
+        "metric_days": rm.metric_days(list(CTX.kpis.metrics), everything),
+        "metric_totals": rm.metric_totals(list(CTX.kpis.metrics), everything),
+        "activities": rm.activity_totals(everything),
+        "targets": rm.targets(),
+        "history": [rm.target_history(t.scope, t.metric, t.period) for t in rm.targets()],
+        "locks": rm.target_locks(),
+        "opportunities": rm.opportunities(),
+        "some_opportunities": rm.opportunities(["r003", "r004"]),
+        "deal_wins": rm.deal_wins(),
+        "rep_wins": rm.deal_wins(limit=5, rep_id="r002", start=date(2026, 10, 5)),
+        "cheerers": [rm.cheerers(str(w.event_id)) for w in rm.deal_wins(limit=20)],
+    }
+
+
+QUERIES: dict[str, Callable[[ReadModel], Any]] = {
+    "goals company": lambda rm: goal_progress(rm, CTX.kpis, "company", "2026-11", AS_OF, UTC),
+    "goals unit t1 (transfer, late target)": lambda rm: goal_progress(
+        rm, CTX.kpis, "unit:t1", "2026-10", AS_OF, UTC
+    ),
+    "goals department": lambda rm: goal_progress(rm, CTX.kpis, "unit:d2", "2026-Q4", AS_OF, UTC),
+    "goals rep": lambda rm: goal_progress(rm, CTX.kpis, "rep:r005", "2026-11", AS_OF, UTC),
+    "funnel unit": lambda rm: funnel(rm, CTX.kpis, "unit:t2", "2026-11", AS_OF, UTC),
+    "funnel rep": lambda rm: funnel(rm, CTX.kpis, "rep:r002", "2026-10", AS_OF, UTC),
+    "behaviour": lambda rm: behaviour(rm, CTX.kpis, "unit:d1", "2026-11", AS_OF, UTC),
+    "plan": lambda rm: plan(rm, "rep:r006", "2026-11", AS_OF, UTC),
+    "daily": lambda rm: daily_report(rm, CTX.kpis, "r003", date(2026, 10, 20), UTC),
+    "leaderboard": lambda rm: leaderboard(rm, "revenue", "2026-10", AS_OF, UTC, scope="company"),
+    "leaderboard f2f": lambda rm: leaderboard(rm, "f2f_visits", "2026-W44", AS_OF, UTC, "unit:d1"),
+    "contest": lambda rm: contest(rm, "revenue", "2026-10", ["t1", "t2", "t3"], AS_OF, UTC),
+}
+
+
+def test_shuffled_batches_with_duplicates_and_replays_match_the_oracle(
+    store: PostgresProjectionStore,
+) -> None:
+    events = random_history(seed=7, reps=12, days=60)
+    oracle = build_oracle(events, CTX)
+    applied = 0
+    for batch in deliveries(events, seed=7):
+        applied += store.apply_batch(batch).applied
+    assert applied == len({e.event_id for e in events})
+    assert raw_reads(store) == raw_reads(oracle)
+    with store.snapshot() as snapshot:
+        for name, query in QUERIES.items():
+            assert query(snapshot) == query(oracle), name
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def projection(request: pytest.FixtureRequest) -> Any:
+    if request.param == "memory":
+        return InMemoryProjection(CTX)
+    return request.getfixturevalue("store")
+
+
+def test_apply_batch_contract_offsets_duplicates_dead_letters_and_failures(projection: Any) -> None:
+    e = Events()
+    a, b, c = (e.visit("r1", "2026-11-03") for _ in range(3))
+    bad = e.order("r1", "2026-11-03", "5", currency="GBP")
+    first = projection.apply_batch([(0, 0, a), (0, 1, b), (1, 0, a), (1, 1, None), (1, 2, bad)])
+    assert (first.applied, first.duplicates, dict(first.offsets)) == (2, 1, {0: 1, 1: 2})
+    assert [f.event_id for f in first.failed] == [bad.event_id]
+    again = projection.apply_batch([(0, 0, a), (0, 1, b), (0, 2, c), (1, 2, bad), (2, 0, c)])
+    assert (again.applied, again.skipped_offsets, again.duplicates) == (1, 3, 1)
+    assert dict(again.offsets) == {0: 2, 1: 2, 2: 0}
+    totals = projection.metric_totals(
+        ["visits"], [RepSpan("r1", date(2026, 11, 1), date(2026, 12, 1))]
+    )
+    assert totals[("visits", "r1")].value == 3
+
+
+def test_two_consumers_applying_the_same_records_count_them_once(
+    store: PostgresProjectionStore, database_url: str
+) -> None:
+    # A rebalance zombie and the new owner of a partition apply the same batch concurrently.
+    e = Events()
+    records: list[Record] = [(0, i, e.visit("r1", "2026-11-03")) for i in range(500)]
+    with PostgresProjectionStore(
+        database_url, CTX, store.schema, registry_schema=store.registry_schema
+    ) as other:
+        results: list[int] = []
+        threads = [
+            threading.Thread(target=lambda s=s: results.append(s.apply_batch(records).applied))
+            for s in (store, other)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(results) == [0, 500]
+    totals = store.metric_totals(["visits"], [RepSpan("r1", date(2026, 11, 1), date(2026, 12, 1))])
+    assert totals[("visits", "r1")].value == 500
+
+
+def test_a_batch_notifies_listeners_after_commit(
+    store: PostgresProjectionStore, database_url: str
+) -> None:
+    e = Events()
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(f'LISTEN "{store.channel}"')
+        store.apply_batch([(0, 0, e.won("r1", "2026-11-03", "o1", 100))])
+        (note,) = list(listener.notifies(timeout=5, stop_after=1))
+    assert note.channel == store.channel
+    assert '"applied":1' in note.payload and '"deal_wins":1' in note.payload
