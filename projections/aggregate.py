@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -33,8 +32,9 @@ class Aggregate:
     """
 
     def __init__(self) -> None:
-        self.metrics: dict[tuple[str, str, date], tuple[Decimal, datetime]] = {}
-        self.activities: dict[tuple[str, date, str, str], tuple[int, Decimal]] = {}
+        # Sums are mutable [value, at] / [count, amount] cells: no new tuple per delta.
+        self.metrics: dict[tuple[str, str, date], list[Any]] = {}
+        self.activities: dict[tuple[str, date, str, str], list[Any]] = {}
         self.units: dict[str, UnitDefinedDelta] = {}
         self.memberships: dict[tuple[str, UUID], MembershipDelta] = {}
         self.targets: dict[tuple[str, str, str], TargetDelta] = {}
@@ -46,24 +46,27 @@ class Aggregate:
         self.cheers: dict[tuple[str, str], CheerDelta] = {}
 
     def add_all(self, deltas: Iterable[Delta]) -> None:
-        adders = _ADDERS
+        metrics, activities, adders = self.metrics, self.activities, _ADDERS
         for d in deltas:
-            adders[type(d)](self, d)
-
-    def _metric(self, d: MetricDelta) -> None:
-        key = (d.metric, d.rep_id, d.day)
-        old = self.metrics.get(key)
-        if old is None:
-            self.metrics[key] = (d.value, d.at)
-        else:
-            self.metrics[key] = (old[0] + d.value, max(old[1], d.at))
-
-    def _activity(self, d: ActivityDelta) -> None:
-        key = (d.rep_id, d.day, d.kind, d.subkind)
-        old = self.activities.get(key)
-        self.activities[key] = (
-            (d.count, d.amount) if old is None else (old[0] + d.count, old[1] + d.amount)
-        )
+            # The two kinds that make up most deltas are merged inline (the hot path).
+            if isinstance(d, MetricDelta):
+                cell = metrics.get((d.metric, d.rep_id, d.day))
+                if cell is None:
+                    metrics[(d.metric, d.rep_id, d.day)] = [d.value, d.at]
+                else:
+                    cell[0] += d.value
+                    if d.at > cell[1]:
+                        cell[1] = d.at
+            elif isinstance(d, ActivityDelta):
+                key = (d.rep_id, d.day, d.kind, d.subkind)
+                cell = activities.get(key)
+                if cell is None:
+                    activities[key] = [d.quantity, d.amount]
+                else:
+                    cell[0] += d.quantity
+                    cell[1] += d.amount
+            else:
+                adders[type(d)](self, d)
 
     def _unit(self, d: UnitDefinedDelta) -> None:
         old = self.units.get(d.unit_id)
@@ -103,8 +106,6 @@ class Aggregate:
 
 
 _ADDERS: dict[type[Any], Callable[[Aggregate, Any], None]] = {
-    MetricDelta: Aggregate._metric,
-    ActivityDelta: Aggregate._activity,
     UnitDefinedDelta: Aggregate._unit,
     MembershipDelta: Aggregate._membership,
     TargetDelta: Aggregate._target,

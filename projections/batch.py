@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from projections.aggregate import Aggregate
 from projections.context import FoldContext
-from projections.deltas import CheerDelta, DealWonCandidate, Delta, MetricDelta
+from projections.deltas import CheerDelta, DealWonCandidate, Delta
 from projections.fold import fold
 from schemas.events import AnyEvent
 
@@ -77,26 +78,18 @@ def plan_batch(
     return plan
 
 
-def result_of(plan: BatchPlan, new_ids: Sequence[UUID]) -> AppliedResult:
-    """The AppliedResult for the events of the plan that turned out to be new."""
-    wins: list[DealWonCandidate] = []
-    cheers: list[CheerDelta] = []
-    metrics: set[str] = set()
-    for event_id in new_ids:
-        for d in plan.folded[event_id]:
-            if isinstance(d, DealWonCandidate):
-                wins.append(d)
-            elif isinstance(d, CheerDelta):
-                cheers.append(d)
-            elif isinstance(d, MetricDelta):
-                metrics.add(d.metric)
+def result_of(plan: BatchPlan, new_ids: Sequence[UUID], batch: Aggregate) -> AppliedResult:
+    """The AppliedResult for the events of the plan that turned out to be new.
+
+    `batch` is the aggregate of exactly those events' deltas.
+    """
     return AppliedResult(
         applied=len(new_ids),
         skipped_offsets=plan.skipped_offsets,
         duplicates=plan.duplicates + len(plan.folded) - len(new_ids),
         failed=tuple(plan.failed),
         offsets=dict(plan.offsets),
-        deal_wins=tuple(wins),
-        cheers=tuple(cheers),
-        metrics=frozenset(metrics),
+        deal_wins=tuple(batch.wins.values()),
+        cheers=tuple(batch.cheers.values()),
+        metrics=frozenset(metric for metric, _, _ in batch.metrics),
     )

@@ -1,18 +1,20 @@
-"""Row deltas: the small frozen facts the fold derives from one event, applied by every store."""
+"""Row deltas: the small immutable facts the fold derives from one event, applied by every store.
+
+NamedTuples rather than frozen dataclasses: as immutable, and built ~5x faster, which matters
+at tens of thousands of events per second.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 from uuid import UUID
 
 Outcome = Literal["won", "lost"]
 
 
-@dataclass(frozen=True, slots=True)
-class MetricDelta:
+class MetricDelta(NamedTuple):
     """Add `value` to a metric of a rep on an org-local day; `at` feeds max(at) = when reached."""
 
     metric: str
@@ -22,20 +24,18 @@ class MetricDelta:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ActivityDelta:
+class ActivityDelta(NamedTuple):
     """A KPI-independent activity count (and base-currency amount) for the daily report."""
 
     rep_id: str
     day: date
     kind: str  # call, visit, lead, qualification, opportunity, stage, win, loss, order, payment
     subkind: str  # call outcome, visit type, lead source, level, stage, loss reason or ""
-    count: int
+    quantity: int
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class UnitDefinedDelta:
+class UnitDefinedDelta(NamedTuple):
     """A unit's definition; the latest by (at, event_id) wins."""
 
     unit_id: str
@@ -46,8 +46,7 @@ class UnitDefinedDelta:
     event_id: UUID
 
 
-@dataclass(frozen=True, slots=True)
-class MembershipDelta:
+class MembershipDelta(NamedTuple):
     """A membership change effective from org-local `day`; unit_id None means the rep left."""
 
     rep_id: str
@@ -58,8 +57,7 @@ class MembershipDelta:
     name: str | None  # set by RepJoined only
 
 
-@dataclass(frozen=True, slots=True)
-class TargetDelta:
+class TargetDelta(NamedTuple):
     """A TargetSet: the latest by (at, event_id) is the target; every one is history."""
 
     scope: str
@@ -70,8 +68,7 @@ class TargetDelta:
     event_id: UUID
 
 
-@dataclass(frozen=True, slots=True)
-class TargetLockDelta:
+class TargetLockDelta(NamedTuple):
     """A TargetsLocked; the earliest lock by (at, event_id) is kept."""
 
     scope: str
@@ -80,8 +77,7 @@ class TargetLockDelta:
     event_id: UUID
 
 
-@dataclass(frozen=True, slots=True)
-class OpportunityInfo:
+class OpportunityInfo(NamedTuple):
     """What OpportunityCreated says about a deal besides its stage and amount."""
 
     account_id: str
@@ -90,8 +86,7 @@ class OpportunityInfo:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class OpportunityDelta:
+class OpportunityDelta(NamedTuple):
     """Field groups of a deal's current state, each last-writer-wins on (at, event_id).
 
     A None group is not touched by this event. The owner (rep_id) follows the latest event.
@@ -108,8 +103,7 @@ class OpportunityDelta:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StageEnteredDelta:
+class StageEnteredDelta(NamedTuple):
     """A row of a deal's stage history (stage may be won or lost), for time-in-stage and stalls."""
 
     opportunity_id: str
@@ -118,8 +112,7 @@ class StageEnteredDelta:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class DealWonCandidate:
+class DealWonCandidate(NamedTuple):
     """A won deal or signed order to announce; broadcast id = the source event_id."""
 
     event_id: UUID
@@ -133,8 +126,7 @@ class DealWonCandidate:
     day: date
 
 
-@dataclass(frozen=True, slots=True)
-class CheerDelta:
+class CheerDelta(NamedTuple):
     """One cheer per rep per broadcast (repeats are no-ops); the first (at) is kept."""
 
     broadcast_id: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,7 +24,7 @@ from projections.deltas import (
     TargetLockDelta,
     UnitDefinedDelta,
 )
-from projections.kpi import MetricDef
+from projections.kpi import Condition, KpiDefinitions, MetricDef
 from schemas.events import (
     AnyEvent,
     CallLogged,
@@ -47,6 +49,15 @@ from schemas.events import (
 Handler = Callable[[Any, FoldContext, date], list[Delta]]
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
 
 
 def fold(event: AnyEvent, ctx: FoldContext) -> list[Delta]:
@@ -54,32 +65,62 @@ def fold(event: AnyEvent, ctx: FoldContext) -> list[Delta]:
     day = event.occurred_at.astimezone(ctx.tz).date()
     kind = event.type
     deltas = EVENT_HANDLERS[kind](event, ctx, day)
-    for metric in ctx.kpis.by_event.get(kind, ()):
-        value = measure(metric, event, ctx)
+    for name, evaluate in compiled(ctx.kpis).get(kind, ()):
+        value = evaluate(event.data, ctx)
         # A zero adds nothing but would move "when the value was reached" later.
         if value:
-            rep_id = event.rep_id or ""
-            deltas.append(MetricDelta(metric.name, rep_id, day, value, event.occurred_at))
+            deltas.append(MetricDelta(name, event.rep_id or "", day, value, event.occurred_at))
     return deltas
 
 
 def measure(metric: MetricDef, event: AnyEvent, ctx: FoldContext) -> Decimal | None:
     """What the event contributes to the metric (None if its conditions do not hold)."""
-    data: Any = event.data
-    for condition in metric.where:
-        if not condition.matches(data):
-            return None
-    if metric.field is None:
-        value = _ONE
-    else:
-        raw = getattr(data, metric.field)
-        if raw is None:
-            return None
-        value = ctx.to_base(raw, data.currency) if metric.is_money else Decimal(raw)
-    for weight in metric.weights:
-        if weight.condition.matches(data):
-            value *= weight.factor
-    return value
+    return _evaluator(metric)(event.data, ctx)
+
+
+Evaluator = Callable[[Any, FoldContext], Decimal | None]
+
+
+@functools.lru_cache(maxsize=16)
+def compiled(kpis: KpiDefinitions) -> dict[str, tuple[tuple[str, Evaluator], ...]]:
+    """Per event type, each metric's evaluator: built once per KPI version, not per event."""
+    return {
+        event: tuple((m.name, _evaluator(m)) for m in metrics)
+        for event, metrics in kpis.by_event.items()
+    }
+
+
+def _test(c: Condition) -> Callable[[Any], bool]:
+    get, op, value = operator.attrgetter(c.field), _COMPARE[c.op], c.value
+    if c.op in ("=", "==", "!="):
+        return lambda data: op(get(data), value)
+    # Ordered comparisons with a missing (None) optional field are false, not an error.
+    return lambda data: (v := get(data)) is not None and op(v, value)
+
+
+def _evaluator(metric: MetricDef) -> Evaluator:
+    tests = tuple(_test(c) for c in metric.where)
+    weights = tuple((_test(w.condition), w.factor) for w in metric.weights)
+    get = operator.attrgetter(metric.field) if metric.field else None
+    is_money = metric.is_money
+
+    def evaluate(data: Any, ctx: FoldContext) -> Decimal | None:
+        for test in tests:
+            if not test(data):
+                return None
+        if get is None:
+            value = _ONE
+        else:
+            raw = get(data)
+            if raw is None:
+                return None
+            value = ctx.to_base(raw, data.currency) if is_money else Decimal(raw)
+        for test, factor in weights:
+            if test(data):
+                value *= factor
+        return value
+
+    return evaluate
 
 
 def _activity(e: AnyEvent, day: date, kind: str, sub: str, amount: Decimal = _ZERO) -> Delta:

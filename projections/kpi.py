@@ -94,7 +94,7 @@ class Rule:
     per: RulePer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity semantics: hashable, so the fold can cache by it
 class KpiDefinitions:
     """A whole KPI definitions version: metrics, pipeline configuration and rules."""
 

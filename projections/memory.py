@@ -69,11 +69,13 @@ class InMemoryProjection:
         """Same contract as PostgresProjectionStore.apply_batch (offsets, event_id dedupe)."""
         plan = plan_batch(records, self.offsets, self.ctx)
         new_ids = [i for i in plan.folded if i not in self.applied_ids]
+        batch = Aggregate()
         for event_id in new_ids:
             self.applied_ids.add(event_id)
             self.apply(plan.folded[event_id])
+            batch.add_all(plan.folded[event_id])
         self.offsets.update(plan.offsets)
-        return result_of(plan, new_ids)
+        return result_of(plan, new_ids, batch)
 
     def snapshot(self) -> tuple[Any, ...]:
         """Every keyed row; equal snapshots mean equal projections (dict order is ignored)."""

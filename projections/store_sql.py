@@ -56,9 +56,9 @@ SET value = EXCLUDED.value, at = EXCLUDED.at, event_id = EXCLUDED.event_id
 WHERE (EXCLUDED.at, EXCLUDED.event_id) > (t.at, t.event_id)
 """
 INSERT_TARGET_HISTORY = """
-INSERT INTO {s}.target_history (event_id, scope, metric, period, value, at)
-SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::numeric[],
-                     %b::timestamptz[])
+INSERT INTO {s}.target_history (scope, metric, period, value, at, event_id)
+SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::timestamptz[],
+                     %b::uuid[])
 ON CONFLICT DO NOTHING
 """
 UPSERT_LOCKS = """
@@ -80,8 +80,8 @@ SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::numeric[], %b::text
 ON CONFLICT DO NOTHING
 """
 UPSERT_CHEERS = """
-INSERT INTO {s}.cheers AS c (broadcast_id, rep_id, at, event_id)
-SELECT * FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::uuid[])
+INSERT INTO {s}.cheers AS c (broadcast_id, rep_id, event_id, at)
+SELECT * FROM unnest(%b::text[], %b::text[], %b::uuid[], %b::timestamptz[])
 ON CONFLICT (broadcast_id, rep_id) DO UPDATE SET at = EXCLUDED.at, event_id = EXCLUDED.event_id
 WHERE (EXCLUDED.at, EXCLUDED.event_id) < (c.at, c.event_id)
 """

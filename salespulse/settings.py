@@ -38,6 +38,13 @@ class Settings:
     base_currency: str = "USD"
     # 1 unit of the key currency = value units of the base currency.
     fx_rates: Mapping[str, Decimal] = field(default_factory=_no_rates)
+    # The projecting workers' consumer group (also the faust app id).
+    worker_group: str = "salespulse-projector"
+    # Projection versions live in PostgreSQL schemas named <prefix>_v<N>.
+    schema_prefix: str = "sp"
+    # A batch is applied when it has this many events, or this long after its first one.
+    batch_max: int = 5000
+    batch_within_ms: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +69,10 @@ class Settings:
             tz=tz,
             base_currency=base,
             fx_rates=parse_fx_rates(env.get("SALESPULSE_FX_RATES", ""), base),
+            worker_group=env.get("SALESPULSE_WORKER_GROUP", default.worker_group),
+            schema_prefix=_identifier(env, "SALESPULSE_SCHEMA_PREFIX", default.schema_prefix),
+            batch_max=_positive_int(env, "SALESPULSE_BATCH_MAX", default.batch_max),
+            batch_within_ms=_positive_int(env, "SALESPULSE_BATCH_WITHIN_MS", default.batch_within_ms),
         )
 
     @property
@@ -101,6 +112,16 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name}: must be at least 1, got {value}")
     return value
+
+
+def _identifier(env: Mapping[str, str], name: str, default: str) -> str:
+    """A lower-case SQL identifier fragment (it becomes part of schema names)."""
+    text = env.get(name, default)
+    if not text or not all(c.isascii() and (c.isalnum() or c == "_") for c in text) or (
+        text[0].isdigit()
+    ):
+        raise SettingsError(f"{name}: {text!r} must be letters, digits and _ (not first a digit)")
+    return text.lower()
 
 
 def parse_fx_rates(text: str, base_currency: str) -> Mapping[str, Decimal]:

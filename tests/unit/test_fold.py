@@ -36,7 +36,7 @@ def test_a_key_account_face_to_face_visit_counts_for_visits_f2f_and_ka() -> None
     deltas = fold(E.visit("r1", "2026-11-03T09:30", f2f=True, ka=True), CTX)
     assert metric_values(deltas) == {"visits": 1, "f2f_visits": 1, "ka_visits": 1}
     activity = [d for d in deltas if isinstance(d, ActivityDelta)]
-    assert [(a.kind, a.subkind, a.count) for a in activity] == [("visit", "planned", 1)]
+    assert [(a.kind, a.subkind, a.quantity) for a in activity] == [("visit", "planned", 1)]
 
 
 def test_a_phone_visit_is_not_face_to_face() -> None:

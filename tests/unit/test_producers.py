@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from producers.deadletter import MAX_REASON_CHARS, dead_letter
-from producers.publisher import KEY_FIELDS, EventPublisher, partition_key
+from streams.deadletter import MAX_REASON_CHARS, dead_letter
+from producers.publisher import KEY_FIELDS, partition_key, stamp
 from salespulse.settings import CurrencyError, Settings, SettingsError
 from schemas.codec import DecodeError
 from schemas.events import EVENT_TYPES, parse_event
@@ -124,21 +124,17 @@ def test_key_fields_name_real_types() -> None:
 
 
 def test_stamp_fills_recorded_at_and_source_only_when_missing() -> None:
-    # A publisher shell without a producer: stamping is pure.
-    publisher = EventPublisher.__new__(EventPublisher)
-    publisher.source = "tests"
-    publisher._clock = lambda: datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
+    now = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
     bare = parse_event({**ENVELOPE, "type": "RepLeft"})
     stamped_before = parse_event(
         {**ENVELOPE, "type": "RepLeft", "recorded_at": "2026-11-03T01:31:00Z", "source": "crm"}
     )
 
-    stamped = publisher.stamp(bare)
+    stamped = stamp(bare, recorded_at=now, source="tests")
 
-    assert stamped.recorded_at == datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
-    assert stamped.source == "tests"
+    assert (stamped.recorded_at, stamped.source) == (now, "tests")
     assert stamped.event_id == bare.event_id and stamped.occurred_at == bare.occurred_at
-    assert publisher.stamp(stamped_before) is stamped_before
+    assert stamp(stamped_before, recorded_at=now, source="tests") is stamped_before
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The HTTP API and TV dashboard: queries over the read model, ingest, broadcasts, live stream."""

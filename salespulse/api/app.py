@@ -1,0 +1,115 @@
+"""create_app: the FastAPI application over any read model, publisher and broadcast log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+
+from salespulse.api import routes_broadcasts, routes_events, routes_goals, routes_ops
+from salespulse.api import routes_reports
+from salespulse.api.auth import TokenBook
+from salespulse.api.deps import ApiContext
+from salespulse.api.errors import validation_error
+from salespulse.api.ops import OpsSource, RequestMetrics
+from salespulse.api.readside import (
+    BroadcastSource,
+    PublisherFactory,
+    ReadModelFactory,
+    utc_now,
+)
+from salespulse.api.sse import ChangeHub
+from salespulse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A background task of the app (e.g. the PostgreSQL listener feeding the hub), run while the
+# app serves and cancelled at shutdown.
+BackgroundTask = Callable[[ChangeHub], Awaitable[None]]
+
+
+def create_app(
+    settings: Settings,
+    read_model_factory: ReadModelFactory,
+    publisher_factory: PublisherFactory,
+    *,
+    broadcasts: BroadcastSource,
+    tokens: TokenBook | None = None,
+    ops: OpsSource | None = None,
+    hub: ChangeHub | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    background: Sequence[BackgroundTask] = (),
+    on_shutdown: Sequence[Callable[[], None]] = (),
+    keepalive_s: float = 15.0,
+    min_refresh_s: float = 1.0,
+) -> FastAPI:
+    """The API: `tokens=None` is open local mode (the caller must bind to loopback)."""
+    ctx = ApiContext(
+        settings=settings,
+        read_side=read_model_factory,
+        publisher_factory=publisher_factory,
+        broadcasts=broadcasts,
+        tokens=tokens,
+        ops=ops,
+        hub=hub or ChangeHub(),
+        metrics=RequestMetrics(),
+        clock=clock,
+        keepalive_s=keepalive_s,
+        min_refresh_s=min_refresh_s,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(task(ctx.hub)) for task in background]
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            ctx.close()
+            for close in on_shutdown:
+                close()
+
+    app = FastAPI(
+        title="SalesPulse",
+        version="1",
+        description="Live sales performance: goals, leaderboards, funnels, broadcasts. "
+        "All amounts are decimal strings. Errors: "
+        '{"detail": {"parameter": ..., "error": ...}}.',
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+    @app.middleware("http")
+    async def count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        # The route template, not the path: /api/reps/{rep_id}/daily is one series, not one
+        # per rep.
+        template = getattr(route, "path", "unmatched")
+        ctx.metrics.observe(
+            request.method, template, response.status_code, time.perf_counter() - started
+        )
+        return response
+
+    for module in (routes_events, routes_goals, routes_reports, routes_broadcasts, routes_ops):
+        app.include_router(module.router)
+    static = Path(str(resources.files("salespulse.api").joinpath("static")))
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    return app

@@ -1,0 +1,202 @@
+"""Response models: goals, leaderboard, contest, targets, ingest, broadcasts, versions, org.
+
+Every amount, ratio and count-like decimal is a decimal string on the wire ("12500.00"), never
+a float, so no client ever sees 0.30000000000000004.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+
+
+def _plain(value: Decimal) -> str:
+    # Fixed-point always: str(Decimal("1E+3")) would be "1E+3".
+    return format(value, "f")
+
+
+Amount = Annotated[
+    Decimal,
+    PlainSerializer(_plain, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["12500.00"]}),
+]
+
+
+class Out(BaseModel):
+    """Base of the response models: built from the query dataclasses by attribute."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorDetail(Out):
+    parameter: str | None
+    error: str
+
+
+class ErrorOut(Out):
+    """The body of every 4xx/5xx response we raise."""
+
+    detail: ErrorDetail
+
+
+class GoalLineOut(Out):
+    metric: str
+    target: Amount
+    actual: Amount
+    completion: Amount | None
+    gap: Amount
+    expected_to_date: Amount
+    pace: Amount | None
+    pace_status: Literal["ahead", "on_track", "at_risk", "behind"]
+    forecast: Amount | None
+    forecast_method: str
+    forecast_completion: Amount | None
+    in_healthy_band: bool | None
+
+
+class GoalsOut(Out):
+    scope: str
+    period: str
+    as_of: datetime
+    as_of_day: date
+    elapsed_days: int
+    period_days: int
+    metrics: list[GoalLineOut]
+    unknown_metrics: list[str]
+
+    @classmethod
+    def of(cls, report: Any) -> GoalsOut:
+        """From a projections.goals.GoalReport (its `lines` become `metrics`)."""
+        return cls(
+            scope=report.scope,
+            period=report.period,
+            as_of=report.as_of,
+            as_of_day=report.as_of_day,
+            elapsed_days=report.elapsed_days,
+            period_days=report.period_days,
+            metrics=[GoalLineOut.model_validate(line) for line in report.lines],
+            unknown_metrics=list(report.unknown_metrics),
+        )
+
+
+class LeaderboardEntryOut(Out):
+    rank: int
+    rep_id: str
+    name: str
+    value: Amount
+    completion: Amount | None
+    target: Amount | None
+    reached_at: datetime | None
+
+
+class LeaderboardOut(Out):
+    metric: str
+    scope: str
+    period: str
+    entries: list[LeaderboardEntryOut]
+    team_total: Amount
+    team_target: Amount | None
+    team_completion: Amount | None
+
+
+class ContestEntryOut(Out):
+    unit_id: str
+    name: str
+    total: Amount
+    headcount: int
+    per_capita: Amount | None
+    leader: str | None
+    leader_value: Amount | None
+
+
+class ContestOut(Out):
+    metric: str
+    period: str
+    leader: str | None  # the unit ahead on per-capita value
+    entries: list[ContestEntryOut]
+
+
+class TargetOut(Out):
+    value: Amount
+    at: datetime
+    event_id: str
+
+
+class TargetHistoryOut(Out):
+    scope: str
+    metric: str
+    period: str
+    current: TargetOut | None
+    entries: list[TargetOut]  # every TargetSet, oldest first
+
+
+class FieldErrorOut(Out):
+    field: str
+    reason: str
+
+
+class RejectedOut(Out):
+    index: int
+    event_id: str | None
+    errors: list[FieldErrorOut]
+
+
+class IngestOut(Out):
+    accepted: list[str]
+    rejected: list[RejectedOut]
+
+
+class BroadcastOut(Out):
+    seq: int
+    broadcast_id: str
+    kind: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+    rep_name: str | None
+    cheers: int
+
+
+class BroadcastsOut(Out):
+    broadcasts: list[BroadcastOut]  # newest first
+
+
+class CheerOut(Out):
+    broadcast_id: str
+    rep_id: str
+    event_id: str
+    already_cheered: bool
+
+
+class VersionOut(Out):
+    version: int
+    status: str  # active, building or retired
+    description: str
+    schema_name: str | None
+    created_at: datetime | None
+    activated_at: datetime | None
+    progress: Amount | None  # applied / log end, for a version being built
+    lag: int | None  # records in the log not yet applied
+
+
+class VersionsOut(Out):
+    versions: list[VersionOut]
+
+
+class UnitOut(Out):
+    unit_id: str
+    name: str
+    kind: str
+    parent_id: str | None
+
+
+class OrgOut(Out):
+    units: list[UnitOut]
+    metrics: list[str]  # the active KPI version's metrics
+
+
+class HealthOut(Out):
+    status: Literal["ok"]
+    mode: Literal["open", "tokens"]

@@ -1,0 +1,132 @@
+"""Goal progress, leaderboard, team contest, target history and the org tree."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from projections.goals import goal_progress
+from projections.leaderboard import contest, leaderboard
+from salespulse.api.auth import default_scope
+from salespulse.api.deps import Ctx, Reader, check_detail
+from salespulse.api.errors import bad, metric_param, period_param, scope_param, units_param
+from salespulse.api.models import (
+    ContestEntryOut,
+    ContestOut,
+    GoalsOut,
+    LeaderboardOut,
+    OrgOut,
+    TargetHistoryOut,
+    TargetOut,
+    UnitOut,
+)
+
+router = APIRouter(tags=["goals"])
+
+ScopeQ = Annotated[
+    str | None,
+    Query(description="company, unit:<id> or rep:<id>; default: the caller's own scope"),
+]
+PeriodQ = Annotated[
+    str | None,
+    Query(description="2026, 2026-Q4, 2026-11, 2026-W45 or 2026-11-03; default: this month"),
+]
+MetricQ = Annotated[str, Query(description="a metric of the active KPI version")]
+
+
+@router.get("/api/goals", response_model=GoalsOut)
+def get_goals(ctx: Ctx, who: Reader, scope: ScopeQ = None, period: PeriodQ = None) -> GoalsOut:
+    """Per metric with a target: target, actual, completion, gap, pace, forecast, band."""
+    now = ctx.clock()
+    with ctx.read_side() as view:
+        sc = scope_param("scope", scope or default_scope(who), view.model)
+        pe = period_param(period, now, ctx.settings.zone)
+        check_detail(who, sc, view, pe.start, pe.end)
+        report = goal_progress(view.model, view.kpis, sc, pe, now, ctx.settings.zone)
+        return GoalsOut.of(report)
+
+
+@router.get("/api/leaderboard", response_model=LeaderboardOut)
+def get_leaderboard(
+    ctx: Ctx,
+    who: Reader,
+    metric: MetricQ = "revenue",
+    period: PeriodQ = None,
+    scope: Annotated[str, Query(description="company, unit:<id> or rep:<id>")] = "company",
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+) -> LeaderboardOut:
+    """Competition ranking (1, 1, 3); equal values list who reached the value first first.
+
+    Every reader sees every scope's leaderboard: positions are public on the sales floor.
+    """
+    now = ctx.clock()
+    with ctx.read_side() as view:
+        m = metric_param(metric, view.kpis)
+        sc = scope_param("scope", scope, view.model)
+        pe = period_param(period, now, ctx.settings.zone)
+        board = leaderboard(view.model, m, pe, now, ctx.settings.zone, sc, limit)
+        return LeaderboardOut.model_validate(board)
+
+
+@router.get("/api/contest", response_model=ContestOut)
+def get_contest(
+    ctx: Ctx,
+    who: Reader,
+    units: Annotated[str, Query(description="comma-separated unit ids, e.g. t1,t2")],
+    metric: MetricQ = "revenue",
+    period: PeriodQ = None,
+) -> ContestOut:
+    """Team versus team: per unit total, headcount, per-capita value and top rep."""
+    now = ctx.clock()
+    with ctx.read_side() as view:
+        m = metric_param(metric, view.kpis)
+        ids = units_param(units, view.model)
+        pe = period_param(period, now, ctx.settings.zone)
+        result = contest(view.model, m, pe, ids, now, ctx.settings.zone)
+    entries = [ContestEntryOut.model_validate(e) for e in result.entries]
+    ahead = entries[0] if entries and entries[0].per_capita else None
+    if ahead is not None and len(entries) > 1 and entries[1].per_capita == ahead.per_capita:
+        ahead = None  # a tie has no leader
+    return ContestOut(
+        metric=result.metric,
+        period=result.period,
+        leader=ahead.unit_id if ahead else None,
+        entries=entries,
+    )
+
+
+@router.get("/api/targets/history", response_model=TargetHistoryOut)
+def get_target_history(
+    ctx: Ctx,
+    who: Reader,
+    scope: Annotated[str, Query(description="company, unit:<id> or rep:<id>")],
+    metric: MetricQ,
+    period: Annotated[str, Query(description="the target's period, e.g. 2026-11")],
+) -> TargetHistoryOut:
+    """Every TargetSet for one target, oldest first, and the one in force."""
+    with ctx.read_side() as view:
+        sc = scope_param("scope", scope, view.model)
+        pe = period_param(period, ctx.clock(), ctx.settings.zone)
+        check_detail(who, sc, view, pe.start, pe.end)
+        rows = view.model.target_history(str(sc), metric, pe.text)
+        if not rows and metric not in view.kpis.metrics:
+            raise bad("metric", f"unknown metric {metric!r}: not in the KPI version, no targets")
+        current = view.model.targets(scope=str(sc), period=pe.text, metric=metric)
+    entries = [TargetOut(value=t.value, at=t.at, event_id=str(t.event_id)) for t in rows]
+    now = current[0] if current else None
+    return TargetHistoryOut(
+        scope=str(sc),
+        metric=metric,
+        period=pe.text,
+        current=TargetOut(value=now.value, at=now.at, event_id=str(now.event_id)) if now else None,
+        entries=entries,
+    )
+
+
+@router.get("/api/org", response_model=OrgOut)
+def get_org(ctx: Ctx, who: Reader) -> OrgOut:
+    """The unit tree and the metrics of the active KPI version (for pickers)."""
+    with ctx.read_side() as view:
+        units = [UnitOut.model_validate(u) for u in view.model.units().values()]
+        return OrgOut(units=units, metrics=list(view.kpis.metrics))

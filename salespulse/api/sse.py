@@ -1,0 +1,165 @@
+"""Server-sent events: a change hub fed by LISTEN/NOTIFY, and the per-client frame loop.
+
+Each broadcast frame carries `id: <seq>` from the broadcast log, so a browser reconnecting
+with Last-Event-ID gets exactly what it missed. Snapshot frames (leaderboard, cheer counts)
+carry the current cursor as their id: resending a snapshot is harmless, and a reconnect must
+never skip a broadcast because a snapshot advanced the id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol, TypeVar
+
+import anyio.to_thread
+
+T = TypeVar("T")
+Topic = Literal["broadcasts", "projection"]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """How many change signals of each kind the hub has seen."""
+
+    broadcasts: int = 0
+    projection: int = 0
+
+
+class ChangeHub:
+    """Wakes stream clients when the broadcast log or a projection changed.
+
+    Signals come from the PostgreSQL listener task or, in tests, straight from a Fake; notify()
+    may be called from any thread. Waiters compare generations, so a signal that arrives
+    between two waits is never lost.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation = Generation()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    @property
+    def generation(self) -> Generation:
+        with self._lock:
+            return self._generation
+
+    def notify(self, topic: Topic) -> None:
+        with self._lock:
+            g = self._generation
+            if topic == "broadcasts":
+                self._generation = Generation(g.broadcasts + 1, g.projection)
+            else:
+                self._generation = Generation(g.broadcasts, g.projection + 1)
+            waiters, self._waiters = self._waiters, []
+        for loop, event in waiters:
+            # The loop may have closed with its client gone; that client needs no wake-up.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, seen: Generation, timeout: float) -> Generation:
+        """The generation once it differs from `seen`, or after `timeout` seconds."""
+        event = asyncio.Event()
+        entry = (asyncio.get_running_loop(), event)
+        with self._lock:
+            if self._generation != seen:
+                return self._generation
+            self._waiters.append(entry)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+        finally:
+            with self._lock, contextlib.suppress(ValueError):
+                self._waiters.remove(entry)
+        return self.generation
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One server-sent event; `data` is already JSON text."""
+
+    event: str
+    data: str
+    id: int | None = None
+
+
+def encode(frame: Frame) -> str:
+    """The wire form: id, event and data lines, then a blank line."""
+    lines = [] if frame.id is None else [f"id: {frame.id}"]
+    lines.append(f"event: {frame.event}")
+    lines.extend(f"data: {part}" for part in frame.data.split("\n"))
+    return "\n".join(lines) + "\n\n"
+
+
+class StreamFeed(Protocol):
+    """What a stream reads (blocking calls, run in a worker thread)."""
+
+    batch: int
+
+    def last_seq(self) -> int: ...
+
+    def missed(self, after_seq: int) -> list[Frame]:
+        """Broadcast frames with seq > after_seq, oldest first, at most `batch`."""
+        ...
+
+    def snapshot(self) -> list[Frame]:
+        """Frames describing current state (leaderboard, cheer counts), without ids."""
+        ...
+
+
+async def _blocking(fn: Callable[..., T], *args: object) -> T:
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+def parse_last_event_id(text: str | None) -> int | None:
+    """The seq a reconnecting client saw last; anything that is not a count is ignored."""
+    if text is None or not text.strip().isdigit():
+        return None
+    return int(text.strip())
+
+
+async def event_stream(
+    feed: StreamFeed,
+    hub: ChangeHub,
+    last_event_id: int | None,
+    keepalive_s: float = 15.0,
+    min_refresh_s: float = 1.0,
+    retry_ms: int = 3000,
+) -> AsyncIterator[str]:
+    """Missed broadcasts first, then a snapshot, then changes as they happen, forever."""
+    yield f"retry: {retry_ms}\n\n"
+    last = await _blocking(feed.last_seq)
+    # No id: start from now (history is GET /api/broadcasts). An id past the end: the log was
+    # reset, so start from its end rather than wait for seq to catch up.
+    cursor = last if last_event_id is None else min(last_event_id, last)
+    seen = hub.generation
+    sent: dict[str, str] = {}
+    stale, refreshed_at = True, 0.0
+    while True:
+        frames = await _blocking(feed.missed, cursor)
+        for frame in frames:
+            yield encode(frame)
+            cursor = frame.id if frame.id is not None else cursor
+        if len(frames) >= feed.batch:
+            continue  # still catching up
+        if stale:
+            # Coalesce bursts of projection changes into one recomputation per interval.
+            wait = refreshed_at + min_refresh_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            refreshed_at, stale = time.monotonic(), False
+            for frame in await _blocking(feed.snapshot):
+                if sent.get(frame.event) != frame.data:
+                    sent[frame.event] = frame.data
+                    yield encode(Frame(frame.event, frame.data, cursor))
+        now = await hub.wait(seen, keepalive_s)
+        if now == seen:
+            # Keeps proxies from closing an idle stream; the loop also re-reads the log, which
+            # covers a notification lost while the listener was reconnecting.
+            yield ": keepalive\n\n"
+        stale = stale or now.projection != seen.projection
+        seen = now
