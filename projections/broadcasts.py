@@ -210,7 +210,7 @@ class BroadcastLog:
         return self._rows(SELECT_RECENT, (limit,))
 
     def after(self, seq: int, limit: int = 500) -> list[Broadcast]:
-        """Announcements with a seq above `seq`, oldest first (what a reconnecting client missed)."""
+        """Announcements after `seq`, oldest first: what a reconnecting client missed."""
         return self._rows(SELECT_AFTER, (seq, limit))
 
     def get(self, broadcast_id: str) -> Broadcast | None:

@@ -19,7 +19,7 @@ CREATE TABLE {schema}.metric_daily (
     value      numeric NOT NULL,
     reached_at timestamptz NOT NULL,
     PRIMARY KEY (metric, rep_id, day)
-) WITH (fillfactor = 80);
+);
 CREATE TABLE {schema}.activity_daily (
     rep_id  text COLLATE "C" NOT NULL,
     day     date NOT NULL,
@@ -28,7 +28,7 @@ CREATE TABLE {schema}.activity_daily (
     count   bigint NOT NULL,
     amount  numeric NOT NULL,
     PRIMARY KEY (rep_id, day, kind, subkind)
-) WITH (fillfactor = 80);
+);
 
 -- Last writer wins on (at, event_id).
 CREATE TABLE {schema}.units (

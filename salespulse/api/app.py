@@ -6,17 +6,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
-from salespulse.api import routes_broadcasts, routes_events, routes_goals, routes_ops
-from salespulse.api import routes_reports
+from salespulse.api import (
+    routes_broadcasts,
+    routes_events,
+    routes_goals,
+    routes_ops,
+    routes_reports,
+)
 from salespulse.api.auth import TokenBook
 from salespulse.api.deps import ApiContext
 from salespulse.api.errors import validation_error
@@ -34,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # A background task of the app (e.g. the PostgreSQL listener feeding the hub), run while the
 # app serves and cancelled at shutdown.
-BackgroundTask = Callable[[ChangeHub], Awaitable[None]]
+BackgroundTask = Callable[[ChangeHub], Coroutine[Any, Any, None]]
 
 
 def create_app(

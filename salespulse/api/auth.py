@@ -114,7 +114,7 @@ def _entry(entry: object, where: str, index: int) -> tuple[Principal, str]:
     if role in ("admin", "producer", "rep") and unit is not None:
         raise AuthFileError(f"{where}: unit: only a manager token has a unit")
     name = entry.get("name") or f"{role} {unit or rep_id or f'#{index}'}"
-    return Principal(role, str(name), unit, rep_id), token  # type: ignore[arg-type]
+    return Principal(role, str(name), unit, rep_id), token
 
 
 def detail_allowed(

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from salespulse.api.auth import INGESTERS, READERS, OPEN_MODE, Principal, TokenBook, detail_allowed
+from salespulse.api.auth import INGESTERS, OPEN_MODE, READERS, Principal, TokenBook, detail_allowed
 from salespulse.api.errors import ApiError
 from salespulse.api.ops import OpsSource, RequestMetrics
 from salespulse.api.readside import (

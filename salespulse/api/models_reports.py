@@ -113,7 +113,9 @@ class BehaviourOut(Out):
     def of(cls, report: Any) -> BehaviourOut:
         """From a projections.behaviour.BehaviourReport (its `lines` become `rules`)."""
         rules = [RuleOut.model_validate(line) for line in report.lines]
-        return cls(scope=report.scope, period=report.period, as_of_day=report.as_of_day, rules=rules)
+        return cls(
+            scope=report.scope, period=report.period, as_of_day=report.as_of_day, rules=rules
+        )
 
 
 class RateOut(Out):

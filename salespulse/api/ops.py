@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,10 +109,10 @@ class RequestMetrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, str, str]] = Counter()
-        self._seconds: Counter[tuple[str, str]] = Counter()
+        self._seconds: defaultdict[tuple[str, str], float] = defaultdict(float)
         self._ingested: Counter[str] = Counter()
-        self.stream_clients = 0
-        self.started = time.time()
+        self.stream_clients: int = 0
+        self.started: float = time.time()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ seen whole, never half.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -32,7 +33,9 @@ from salespulse.api.sse import ChangeHub
 
 log = logging.getLogger(__name__)
 
-_ACTIVE = "SELECT version, schema_name, kpis_toml FROM {r}.projection_versions WHERE status = 'active'"
+_ACTIVE = (
+    "SELECT version, schema_name, kpis_toml FROM {r}.projection_versions WHERE status = 'active'"
+)
 _OFFSETS = 'SELECT partition, "offset" FROM {s}.applied_offsets ORDER BY partition'
 _NO_VERSION = "no active projection version yet: start `salespulse worker` (it creates one)"
 
@@ -155,9 +158,15 @@ class PgOps:
             description = _description(v.kpis_toml)
             out.append(
                 VersionStatus(
-                    v.version, v.status, description, v.schema_name, v.created_at,
-                    v.activated_at, progress, lag,
-                )  # fmt: skip
+                    v.version,
+                    v.status,
+                    description,
+                    v.schema_name,
+                    v.created_at,
+                    v.activated_at,
+                    progress,
+                    lag,
+                )
             )
         return out
 
@@ -191,10 +200,10 @@ async def _listen(conninfo: str, registry_schema: str, hub: ChangeHub) -> None:
         query = sql.SQL("SELECT schema_name FROM {}.projection_versions").format(
             sql.Identifier(registry_schema)
         )
-        try:
-            channels |= {notify_channel(r[0]) for r in await (await conn.execute(query)).fetchall()}
-        except psycopg.errors.UndefinedTable:
-            pass  # no version yet: the first one announces itself on VERSIONS_CHANNEL
+        # No registry yet: the first version announces itself on VERSIONS_CHANNEL.
+        with contextlib.suppress(psycopg.errors.UndefinedTable):
+            rows = await (await conn.execute(query)).fetchall()
+            channels |= {notify_channel(r[0]) for r in rows}
         for channel in sorted(channels):
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         # Whatever happened while we were not listening: let every stream look again.

@@ -201,9 +201,7 @@ def get_stream(
 async def _counted(ctx: ApiContext, feed: _Feed, last: int | None) -> AsyncIterator[str]:
     ctx.metrics.stream_opened(1)
     try:
-        async for chunk in event_stream(
-            feed, ctx.hub, last, ctx.keepalive_s, ctx.min_refresh_s
-        ):
+        async for chunk in event_stream(feed, ctx.hub, last, ctx.keepalive_s, ctx.min_refresh_s):
             yield chunk
     finally:
         ctx.metrics.stream_opened(-1)

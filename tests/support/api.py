@@ -101,7 +101,9 @@ class FakeBroadcastLog:
                     continue
                 seq = len(self.rows) + 1
                 self.rows.append(
-                    Broadcast(seq, item.broadcast_id, item.kind, item.payload, item.occurred_at, NOW)
+                    Broadcast(
+                        seq, item.broadcast_id, item.kind, item.payload, item.occurred_at, NOW
+                    )
                 )
                 new.append(seq)
         if new:

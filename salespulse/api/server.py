@@ -1,0 +1,90 @@
+"""The production wiring: PostgreSQL read side and broadcast log, Kafka publisher, uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+import psycopg
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from psycopg_pool import ConnectionPool
+
+from producers.publisher import EventPublisher
+from projections.broadcasts import BroadcastLog
+from salespulse.api.app import create_app
+from salespulse.api.auth import TokenBook
+from salespulse.api.pg import KafkaEndOffsets, PgOps, PgReadSide, pg_listener
+from salespulse.api.readside import Publisher
+from salespulse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    """True for names and addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    # A database that is restarting is a temporary condition for the client, not a bug.
+    log.warning("database error on %s: %s", request.url.path, exc)
+    detail = {"parameter": None, "error": f"database unavailable: {type(exc).__name__}"}
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
+
+
+def build_app(
+    settings: Settings,
+    tokens: TokenBook | None,
+    *,
+    registry_schema: str = "public",
+    pool_size: int = 10,
+    **options: Any,
+) -> FastAPI:
+    """The API over the PostgreSQL projections, the broadcast log and the Kafka event log."""
+    pool: ConnectionPool[Any] = ConnectionPool(
+        settings.database_url,
+        min_size=1,
+        max_size=pool_size,
+        kwargs={"autocommit": True},
+        open=False,
+        name="salespulse-api",
+    )
+    pool.open(wait=False)
+    broadcasts = BroadcastLog(pool.connection, registry_schema)
+    try:
+        # So the API can start before any worker has run; the worker does the same.
+        broadcasts.ensure_schema()
+    except psycopg.Error as exc:
+        log.warning("cannot create the broadcast log yet (%s); will read it when it exists", exc)
+    end_offsets = KafkaEndOffsets(settings.kafka_bootstrap, settings.events_topic)
+
+    def publisher() -> Publisher:
+        return EventPublisher(settings, source="http-api")
+
+    app = create_app(
+        settings,
+        PgReadSide(pool, registry_schema),
+        publisher,
+        broadcasts=broadcasts,
+        tokens=tokens,
+        ops=PgOps(pool, end_offsets, registry_schema),
+        background=[pg_listener(settings.database_url, registry_schema)],
+        on_shutdown=[end_offsets.close, pool.close],
+        **options,
+    )
+    app.add_exception_handler(psycopg.OperationalError, _database_down)
+    app.add_exception_handler(psycopg.errors.UndefinedTable, _database_down)
+    return app
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run until interrupted (Ctrl-C / SIGTERM stop it cleanly)."""
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
