@@ -76,6 +76,9 @@ class Events:
     ) -> AnyEvent:
         return self("TargetSet", at, scope=scope, metric=metric, period=period, value=str(value))
 
+    def lock(self, scope: str, period: str, at: When) -> AnyEvent:
+        return self("TargetsLocked", at, scope=scope, period=period)
+
     # -- activities -----------------------------------------------------------------------
     def visit(self, rep: str, at: When, f2f: bool = True, ka: bool = False, **kw: Any) -> AnyEvent:
         data: dict[str, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -30,15 +30,6 @@ _RULE = re.compile(
 # Events without a rep cannot be attributed to anyone, so no metric may count them.
 _REPLESS = frozenset({"UnitDefined", "TargetSet", "TargetsLocked"})
 _ORDERED_OPS = frozenset({">", ">=", "<", "<="})
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    ">": lambda a, b: a is not None and a > b,
-    ">=": lambda a, b: a is not None and a >= b,
-    "<": lambda a, b: a is not None and a < b,
-    "<=": lambda a, b: a is not None and a <= b,
-}
 
 
 class KpiError(ValueError):
@@ -47,14 +38,11 @@ class KpiError(ValueError):
 
 @dataclass(frozen=True)
 class Condition:
-    """`<field> <op> <value>` on an event's data."""
+    """`<field> <op> <value>` on an event's data (the fold compiles it into a test)."""
 
     field: str
     op: str
     value: Any
-
-    def matches(self, data: Any) -> bool:
-        return _OPS[self.op](getattr(data, self.field), self.value)
 
     def __str__(self) -> str:
         return f"{self.field} {self.op} {self.value!r}"

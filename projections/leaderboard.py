@@ -10,7 +10,7 @@ from decimal import Decimal
 from projections.clock import as_of_day, through
 from projections.numbers import ratio
 from projections.readmodel import MetricTotal, ReadModel
-from projections.scopes import ScopeFilter, members_on, scope_spans
+from projections.scopes import ScopeFilter, members_on, scope_spans, unit_on
 from schemas.periods import Period, Scope, parse_period, parse_scope
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -92,11 +92,12 @@ def _values(
     # Members on the last counted day appear even with nothing yet; leavers only with a value.
     day = max(start, end - timedelta(days=1))
     in_scope = ScopeFilter(scope, units, reps)
-    for rep_id in {s.rep_id for s in spans}:
-        member = scope.kind != "company" or any(
-            m.unit_id for m in reps[rep_id].memberships if m.day <= day
-        )
-        if rep_id not in values and member and in_scope(rep_id, day):
+    for rep_id in {s.rep_id for s in spans} - set(values):
+        if scope.kind == "company":
+            member = rep_id in reps and unit_on(reps[rep_id], day) is not None
+        else:
+            member = in_scope(rep_id, day)
+        if member:
             values[rep_id] = MetricTotal(Decimal(0), None)
     return values
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from projections.builders import Events
 from schemas.events import AnyEvent
@@ -162,11 +163,18 @@ def random_history(
         if d == days // 2 and reps > 2:
             log.append(e.transfer(rep_ids[0], "t3", at(9)))
             log.append(e.leave(rep_ids[1], at(17)))
-            # A revision of a target, and an older revision that only arrives now.
+            # Revisions (a target, a lock, a unit's name), each followed much later in the log
+            # by an older one that must not win: the later-occurred one wins, the first lock.
+            t2: dict[str, Any] = {"unit_id": "t2", "kind": "team", "parent_id": "d1"}
             log.append(e.target("unit:t1", "revenue", months[0], 99_000, at=at(10)))
-            log.append(
-                e.target("unit:t1", "revenue", months[0], 11_000, at=at(9) - timedelta(days=5))
-            )
+            log.append(e.lock("unit:t1", months[0], at(8)))
+            log.append(e("UnitDefined", at(12), name="Hunters", **t2))
+            older = [
+                e.target("unit:t1", "revenue", months[0], 11_000, at=at(9) - timedelta(days=5)),
+                e.lock("unit:t1", months[0], at(11)),
+                e("UnitDefined", at(7), name="Old", **t2),
+            ]
+            late += [(len(log) + 3000, event) for event in older]
     for position, event in sorted(late, key=lambda x: x[0], reverse=True):
         log.insert(min(position, len(log)), event)
     return log

@@ -167,11 +167,15 @@ class PostgresProjectionStore(PostgresReadModel):
             plan = plan_batch(records, recorded, self.ctx)
             ids = list(plan.folded)
             new_ids = ids
+            # Sorted, like every other write: concurrent writers then take locks in one order.
+            claimed = sorted(ids)
             with conn.pipeline():
                 if ids and optimistic:
-                    claim.execute(self.stmt(q.INSERT_APPLIED_EVENTS), (ids,))
+                    claim.execute(self.stmt(q.INSERT_APPLIED_EVENTS), (claimed,))
                 elif ids:
-                    returned = claim.execute(self.stmt(q.INSERT_APPLIED_EVENTS_RETURNING), (ids,))
+                    returned = claim.execute(
+                        self.stmt(q.INSERT_APPLIED_EVENTS_RETURNING), (claimed,)
+                    )
                     inserted = {r[0] for r in returned.fetchall()}
                     new_ids = [i for i in ids if i in inserted]
                 aggregate = Aggregate()

@@ -33,6 +33,13 @@ class ApiError(HTTPException):
         super().__init__(status, {"parameter": parameter, "error": error}, headers)
 
 
+class NoActiveVersion(ApiError):
+    """503: no projection version is active yet (nothing has been projected at all)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(503, None, error, {"Retry-After": "5"})
+
+
 def bad(parameter: str, error: str) -> ApiError:
     """422: a parameter that is malformed or names nothing we know."""
     return ApiError(422, parameter, error)

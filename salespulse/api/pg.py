@@ -26,7 +26,7 @@ from projections.broadcasts import BROADCASTS_CHANNEL
 from projections.kpi import KpiDefinitions, parse_kpis
 from projections.registry import VERSIONS_CHANNEL, list_versions, notify_channel
 from projections.store_reads import PostgresReadModel
-from salespulse.api.errors import ApiError
+from salespulse.api.errors import NoActiveVersion
 from salespulse.api.ops import PartitionLag, VersionStatus, progress_of
 from salespulse.api.readside import ReadView
 from salespulse.api.sse import ChangeHub
@@ -65,7 +65,7 @@ class PgReadSide:
             except psycopg.errors.UndefinedTable:
                 row = None
             if row is None:
-                raise ApiError(503, None, _NO_VERSION, {"Retry-After": "5"})
+                raise NoActiveVersion(_NO_VERSION)
             version, schema, text = row
             yield ReadView(PostgresReadModel(conn, schema), self._definitions(version, text))
 

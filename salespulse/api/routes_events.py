@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from producers.ingest import FieldError, Rejection, Validator
 from producers.publisher import PublishError
 from salespulse.api.deps import ApiContext, Ctx, Ingester
-from salespulse.api.errors import ApiError
+from salespulse.api.errors import ApiError, NoActiveVersion
 from salespulse.api.models import ErrorOut, IngestOut, RejectedOut
 from schemas.events import AnyEvent
 
@@ -110,8 +110,13 @@ def _without_locked_targets(
 
     Locks come from the read model and from TargetsLocked earlier in the same request.
     """
-    with ctx.read_side() as view:
-        locked = {(x.scope, x.period) for x in view.model.target_locks()}
+    try:
+        with ctx.read_side() as view:
+            locked = {(x.scope, x.period) for x in view.model.target_locks()}
+    except NoActiveVersion:
+        # Nothing has been projected yet, so no lock is known: a fresh deployment must be
+        # able to take its first targets before the worker has started.
+        locked = set()
     keep: list[tuple[int, AnyEvent]] = []
     refused: list[Rejection] = []
     for index, event in events:

@@ -44,11 +44,16 @@ def build_app(
     settings: Settings,
     tokens: TokenBook | None,
     *,
-    registry_schema: str = "public",
+    registry_schema: str | None = None,
     pool_size: int = 10,
     **options: Any,
 ) -> FastAPI:
-    """The API over the PostgreSQL projections, the broadcast log and the Kafka event log."""
+    """The API over the PostgreSQL projections, the broadcast log and the Kafka event log.
+
+    The registry of projection versions and the broadcast log live in one schema, by default
+    the one the worker uses (SALESPULSE_SCHEMA_PREFIX: `sp`, beside `sp_v1`, `sp_v2`...).
+    """
+    registry_schema = registry_schema or settings.schema_prefix
     pool: ConnectionPool[Any] = ConnectionPool(
         settings.database_url,
         min_size=1,

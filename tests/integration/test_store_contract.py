@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -88,37 +90,45 @@ def raw_reads(rm: ReadModel) -> dict[str, Any]:
     }
 
 
-QUERIES: dict[str, Callable[[ReadModel], Any]] = {
-    "goals company": lambda rm: goal_progress(rm, CTX.kpis, "company", "2026-11", AS_OF, UTC),
-    "goals unit t1 (transfer, late target)": lambda rm: goal_progress(
-        rm, CTX.kpis, "unit:t1", "2026-10", AS_OF, UTC
-    ),
-    "goals department": lambda rm: goal_progress(rm, CTX.kpis, "unit:d2", "2026-Q4", AS_OF, UTC),
-    "goals rep": lambda rm: goal_progress(rm, CTX.kpis, "rep:r005", "2026-11", AS_OF, UTC),
-    "funnel unit": lambda rm: funnel(rm, CTX.kpis, "unit:t2", "2026-11", AS_OF, UTC),
-    "funnel rep": lambda rm: funnel(rm, CTX.kpis, "rep:r002", "2026-10", AS_OF, UTC),
-    "behaviour": lambda rm: behaviour(rm, CTX.kpis, "unit:d1", "2026-11", AS_OF, UTC),
-    "plan": lambda rm: plan(rm, "rep:r006", "2026-11", AS_OF, UTC),
-    "daily": lambda rm: daily_report(rm, CTX.kpis, "r003", date(2026, 10, 20), UTC),
-    "leaderboard": lambda rm: leaderboard(rm, "revenue", "2026-10", AS_OF, UTC, scope="company"),
-    "leaderboard f2f": lambda rm: leaderboard(rm, "f2f_visits", "2026-W44", AS_OF, UTC, "unit:d1"),
-    "contest": lambda rm: contest(rm, "revenue", "2026-10", ["t1", "t2", "t3"], AS_OF, UTC),
-}
+def queries(ctx: FoldContext) -> dict[str, Callable[[ReadModel], Any]]:
+    """Every query, over scopes and periods that include a transfer, a leaver, a late target."""
+    k, tz = ctx.kpis, ctx.tz
+    return {
+        "goals company": lambda rm: goal_progress(rm, k, "company", "2026-11", AS_OF, tz),
+        "goals unit t1": lambda rm: goal_progress(rm, k, "unit:t1", "2026-10", AS_OF, tz),
+        "goals department": lambda rm: goal_progress(rm, k, "unit:d2", "2026-Q4", AS_OF, tz),
+        "goals rep": lambda rm: goal_progress(rm, k, "rep:r005", "2026-11", AS_OF, tz),
+        "funnel unit": lambda rm: funnel(rm, k, "unit:t2", "2026-11", AS_OF, tz),
+        "funnel rep": lambda rm: funnel(rm, k, "rep:r002", "2026-10", AS_OF, tz),
+        "behaviour": lambda rm: behaviour(rm, k, "unit:d1", "2026-11", AS_OF, tz),
+        "plan": lambda rm: plan(rm, "rep:r006", "2026-11", AS_OF, tz),
+        "daily": lambda rm: daily_report(rm, k, "r003", date(2026, 10, 20), tz),
+        "leaderboard": lambda rm: leaderboard(rm, "revenue", "2026-10", AS_OF, tz),
+        "leaderboard f2f": lambda rm: leaderboard(
+            rm, "f2f_visits", "2026-W44", AS_OF, tz, "unit:d1"
+        ),
+        "contest": lambda rm: contest(rm, "revenue", "2026-10", ["t1", "t2", "t3"], AS_OF, tz),
+    }
 
 
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])  # DST ends on 2026-11-01
 def test_shuffled_batches_with_duplicates_and_replays_match_the_oracle(
-    store: PostgresProjectionStore,
+    database_url: str, pg_schema: str, zone: str
 ) -> None:
-    events = random_history(seed=7, reps=12, days=60)
-    oracle = build_oracle(events, CTX)
-    applied = 0
-    for batch in deliveries(events, seed=7):
-        applied += store.apply_batch(batch).applied
-    assert applied == len({e.event_id for e in events})
-    assert raw_reads(store) == raw_reads(oracle)
-    with store.snapshot() as snapshot:
-        for name, query in QUERIES.items():
-            assert query(snapshot) == query(oracle), name
+    ctx = dataclasses.replace(CTX, tz=ZoneInfo(zone))
+    events = random_history(seed=7, reps=12, days=60, tz=ctx.tz)
+    oracle = build_oracle(events, ctx)
+    schema, registry = f"{pg_schema}_v1", f"{pg_schema}_registry"
+    with PostgresProjectionStore(database_url, ctx, schema, registry_schema=registry) as store:
+        store.migrate()
+        applied = 0
+        for batch in deliveries(events, seed=7):
+            applied += store.apply_batch(batch).applied
+        assert applied == len({e.event_id for e in events})
+        assert raw_reads(store) == raw_reads(oracle)
+        with store.snapshot() as snapshot:
+            for name, query in queries(ctx).items():
+                assert query(snapshot) == query(oracle), name
 
 
 @pytest.fixture(params=["memory", "postgres"])

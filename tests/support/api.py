@@ -184,10 +184,10 @@ class World:
     events: list[AnyEvent]
 
     def get(self, url: str, who: str | None = "admin", **kw: Any) -> Any:
-        return self.client.get(url, headers=auth(who), **kw)
+        return self.client.get(url, headers=auth(who) | kw.pop("headers", {}), **kw)
 
     def post(self, url: str, who: str | None = "admin", **kw: Any) -> Any:
-        return self.client.post(url, headers=auth(who), **kw)
+        return self.client.post(url, headers=auth(who) | kw.pop("headers", {}), **kw)
 
 
 def auth(who: str | None) -> dict[str, str]:
