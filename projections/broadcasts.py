@@ -21,6 +21,8 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from projections.numbers import plain
+
 BROADCASTS_CHANNEL = "salespulse_broadcasts"
 BroadcastKind = Literal["deal_won", "milestone", "leaderboard"]
 
@@ -106,7 +108,7 @@ def deal_won_broadcast(win: WinLike) -> NewBroadcast:
         payload={
             "source": win.source,
             "rep_id": win.rep_id,
-            "amount": format(win.amount, "f"),
+            "amount": plain(win.amount),
             "account_id": win.account_id,
             "opportunity_id": win.opportunity_id,
             "order_id": win.order_id,

@@ -10,6 +10,7 @@ from decimal import Decimal
 from projections.clock import end_of_day, period_containing
 from projections.goals import GoalReport, goal_progress
 from projections.kpi import KpiDefinitions
+from projections.numbers import plain
 from projections.pipeline import local_day
 from projections.readmodel import DealWin, ReadModel, RepSpan
 from projections.scopes import unit_on
@@ -87,10 +88,10 @@ def _summary(r: DailyReport) -> list[str]:
         if rows:
             total = sum((w.amount for w in rows), Decimal(0))
             lines.append(
-                f"{label} {len(rows)} {'deal' if label == 'won' else 'order'}(s) worth {total:f}"
+                f"{label} {len(rows)} {'deal' if label == 'won' else 'order'}(s) worth {plain(total)}"
             )
     if r.payments:
-        lines.append(f"received {r.payments} payment(s) worth {r.payment_amount:f}")
+        lines.append(f"received {r.payments} payment(s) worth {plain(r.payment_amount)}")
     if not lines:
         lines.append("no recorded activity")
     for g in r.goals.lines:

@@ -36,3 +36,15 @@ def ceil_int(value: Decimal) -> int:
 def median_of(values: Sequence[Decimal]) -> Decimal | None:
     """The median, or None for no values."""
     return Decimal(median(values)) if values else None
+
+
+def plain(value: Decimal) -> str:
+    """A decimal string without exponent or padding zeros: 500.2500 -> "500.25", 1E+3 -> "1000".
+
+    Amounts travel at the wire scale (4 places); people and JSON clients get the exact value
+    in its shortest fixed-point form.
+    """
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

@@ -16,6 +16,7 @@ COMMANDS = (
     "worker",
     "wait_idle",
     "targets",
+    "api",
 )
 
 

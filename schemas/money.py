@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BeforeValidator
 AMOUNT_SCALE = 4
 AMOUNT_PRECISION = 20
 
+_WIRE_QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
 _DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 # Active ISO 4217 codes (2024 list).
@@ -75,7 +76,9 @@ def _check_amount(value: Decimal) -> Decimal:
         raise ValueError(f"has more than {AMOUNT_SCALE} decimal places")
     if abs(value) >= Decimal(10) ** (AMOUNT_PRECISION - AMOUNT_SCALE):
         raise ValueError("is too large")
-    return value
+    # Canonical form = the wire scale: an amount parsed from JSON and the same amount decoded
+    # from Avro are then identical (not merely equal), so every driver folds the same values.
+    return value.quantize(_WIRE_QUANTUM)
 
 
 def _check_currency(value: Any) -> str:

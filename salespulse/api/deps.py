@@ -111,7 +111,6 @@ Reader = Annotated[Principal, Depends(allow(*READERS))]
 StreamReader = Annotated[Principal, Depends(allow(*READERS, query_token=True))]
 Ingester = Annotated[Principal, Depends(allow(*INGESTERS))]
 Admin = Annotated[Principal, Depends(allow("admin"))]
-Anyone = Annotated[Principal, Depends(allow("admin", "manager", "rep", "producer"))]
 
 
 def check_detail(

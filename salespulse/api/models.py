@@ -12,10 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
+from projections.numbers import plain
+
 
 def _plain(value: Decimal) -> str:
-    # Fixed-point always: str(Decimal("1E+3")) would be "1E+3".
-    return format(value, "f")
+    # Fixed point, no exponent, no padding zeros from the wire scale: "12500.1".
+    return plain(value)
 
 
 Amount = Annotated[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID, uuid5
 
@@ -123,21 +124,16 @@ def post_cheer(
     )
 
 
+@dataclass
 class _Feed:
     """The stream's reads: broadcasts after a seq, and the leaderboard and cheer snapshot."""
 
-    batch = 200
-
-    def __init__(
-        self, ctx: ApiContext, metric: str, period: str | None, scope: str, limit: int
-    ) -> None:
-        self.ctx, self.metric, self.period, self.scope, self.limit = (
-            ctx,
-            metric,
-            period,
-            scope,
-            limit,
-        )
+    ctx: ApiContext
+    metric: str
+    period: str | None  # None: the current month, whenever the snapshot is taken
+    scope: str
+    limit: int
+    batch: int = 200
 
     def last_seq(self) -> int:
         return self.ctx.broadcasts.last_seq()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from producers.lag import end_offsets, lag
@@ -56,25 +58,47 @@ class Deployment:
 
 
 @pytest.fixture
-def deployment(
+def new_deployment(
     kafka_bootstrap: str,
     database_url: str,
     make_topic: Callable[..., str],
-    pg_schema: str,
-    unique_group: str,
     tmp_path: Path,
-) -> Iterator[Deployment]:
-    events = make_topic(partitions=3)
-    env = {
-        "KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "DATABASE_URL": database_url,
-        "SALESPULSE_EVENTS_TOPIC": events,
-        "SALESPULSE_DLQ_TOPIC": make_topic(partitions=1, name=events + ".dlq"),
-        "SALESPULSE_BROADCASTS_TOPIC": make_topic(partitions=1, name=events + ".broadcasts"),
-        "SALESPULSE_PARTITIONS": "3",
-        "SALESPULSE_SCHEMA_PREFIX": pg_schema,
-        "SALESPULSE_WORKER_GROUP": unique_group,
-    }
-    deployment = Deployment(env, Settings.from_env(env), tmp_path)
-    yield deployment
-    deployment.stop()
+) -> Iterator[Callable[..., Deployment]]:
+    """A factory of private deployments (one per hypothesis example, say); all torn down after."""
+    made: list[Deployment] = []
+
+    def make(partitions: int = 3) -> Deployment:
+        tag = uuid.uuid4().hex[:10]
+        events = make_topic(partitions=partitions, name=f"test.events.{tag}")
+        env = {
+            "KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "DATABASE_URL": database_url,
+            "SALESPULSE_EVENTS_TOPIC": events,
+            "SALESPULSE_DLQ_TOPIC": make_topic(partitions=1, name=events + ".dlq"),
+            "SALESPULSE_BROADCASTS_TOPIC": make_topic(partitions=1, name=events + ".broadcasts"),
+            "SALESPULSE_PARTITIONS": str(partitions),
+            "SALESPULSE_SCHEMA_PREFIX": f"t_{tag}",
+            "SALESPULSE_WORKER_GROUP": f"test-group-{tag}",
+            "SALESPULSE_FX_RATES": "EUR=1.0825",
+        }
+        log_dir = tmp_path / tag
+        log_dir.mkdir()
+        made.append(Deployment(env, Settings.from_env(env), log_dir))
+        return made[-1]
+
+    yield make
+    for deployment in made:
+        deployment.stop()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for deployment in made:
+            prefix = deployment.settings.schema_prefix
+            for (name,) in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
+                (prefix, prefix + "\\_%"),
+            ).fetchall():
+                conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture
+def deployment(new_deployment: Callable[..., Deployment]) -> Deployment:
+    return new_deployment()

@@ -100,7 +100,7 @@ def test_amounts_sent_as_json_numbers_stay_exact_decimals(world: World) -> None:
     response = world.post("/api/events", content=raw)
     assert response.status_code == 202
     amount = world.publisher.published[0].data.amount  # type: ignore[attr-defined]
-    assert amount == Decimal("12500.10") and str(amount) == "12500.10"
+    assert amount == Decimal("12500.10") and str(amount) == "12500.1000"  # the wire scale
 
 
 def test_invalid_json_is_400_naming_the_body(world: World) -> None:

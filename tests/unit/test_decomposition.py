@@ -266,8 +266,8 @@ def test_cli_preview_prints_the_table_and_json_lines_of_target_set_events(
     assert out.splitlines()[-1].split() == ["total", "1000000.00"]
     code, out, _ = run_cli(capsys, base, "--json")
     events = [parse_event(json.loads(line)) for line in out.splitlines()]
-    got = [str(e.data.value) for e in events]  # type: ignore[attr-defined]
-    assert code == 0 and got == ["100000.00", "200000.00", "300000.00", "400000.00"]
+    got = [e.data.value for e in events]  # type: ignore[attr-defined]
+    assert code == 0 and got == [Decimal(v) for v in ("100000", "200000", "300000", "400000")]
 
 
 def test_cli_org_split_takes_explicit_children_and_reports_bad_input(

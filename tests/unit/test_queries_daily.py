@@ -58,7 +58,7 @@ def test_daily_report_of_a_rep() -> None:
         "3 calls (connected 2, no answer 1)",
         "2 visits (planned 1, route 1)",
     )
-    assert "won 1 deal(s) worth 1200.00" in report.summary
+    assert "won 1 deal(s) worth 1200" in report.summary
     # 3 days of 30 -> expected 3000, actual 1200 (40 %): behind.
     assert report.summary[-1] == "revenue: 4 % of the 2026-11 target, behind"
     assert goal.completion == Decimal("0.04")

@@ -1,0 +1,650 @@
+"""Pipeline throughput: the log into PostgreSQL by `salespulse worker` (projections, acc. 5).
+
+Over the events bench_publish.py put on the run's topic, in one run:
+  1. the ceiling: bare consume loops from offset 0 with large fetches (kafka-python, and
+     aiokafka, faust's client), raw, + schemas.codec.decode_record, + decode (pydantic);
+  2. the pipeline: N `salespulse worker` processes (own consumer group and projection schema
+     per N), timed from spawn until the projection's applied offsets reach the log end
+     (end to end), and from the first committed batch to idle (steady state); the workers'
+     peak RSS (VmHWM sampled from /proc), CPU, and their PostgreSQL backends' CPU;
+  3. in process, no faust: the worker's own stages on the same records in batches of
+     SALESPULSE_BATCH_MAX: decode_record, decode_batch (pydantic), plan_batch (the fold),
+     apply_batch (fold + PostgreSQL) into a fresh schema;
+  4. with --profile, one worker under cProfile (bench/profiled_worker.py): where its time goes.
+Usage: .venv/bin/python bench/bench_pipeline.py [--workers 1,2] [--profile] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import itertools
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import benchlib as bl
+import psycopg
+from psycopg import sql
+
+from salespulse.settings import Settings
+
+FETCH_MAX_BYTES = 64 * 1024 * 1024
+PARTITION_FETCH_BYTES = 8 * 1024 * 1024  # what the worker asks for (consumer_max_fetch_size)
+POLL_S = 0.1
+PG_PORT_DEFAULT = 5432
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
+    parser.add_argument(
+        "--within-ms",
+        type=int,
+        default=1000,
+        help="also run 1 worker with this SALESPULSE_BATCH_WITHIN_MS (0: skip)",
+    )
+    parser.add_argument("--profile", action="store_true", help="also run one profiled worker")
+    parser.add_argument(
+        "--profile-seconds", type=float, default=90.0, help="stop the profiled worker after this"
+    )
+    parser.add_argument("--skip-ceiling", action="store_true")
+    parser.add_argument("--skip-stages", action="store_true")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="per worker run, seconds")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    s = bl.settings()
+    end = bl.end_offsets(s)
+    total = sum(end.values())
+    if not total:
+        raise SystemExit(f"bench: {s.events_topic} is empty; run bench_publish.py first")
+    print(f"pipeline bench over {total:,} records on {s.events_topic} ({len(end)} partitions)")
+    results = (args.out.parent if args.out else bl.ROOT / "bench" / "results").resolve()
+    work = results / "work"  # the workers' working directories, removed by run.sh
+    result: dict[str, Any] = {
+        "topic": s.events_topic,
+        "records": total,
+        "partitions": len(end),
+        "batch_max": s.batch_max,
+        "batch_within_ms": s.batch_within_ms,
+        "background_busy_cores": bl.background_busy(),
+    }
+    print(f"background load before the run: {result['background_busy_cores']:.2f} busy cores")
+    if not args.skip_ceiling:
+        result["ceiling"] = ceiling(s, end)
+        for decode in (False, True):
+            result["ceiling"].append(faust_drain(s, end, decode, work, args.timeout))
+    result["pipeline"] = []
+    for n in (int(x) for x in args.workers.split(",") if x.strip()):
+        result["pipeline"].append(run_workers(s, end, n, f"w{n}", work, args.timeout))
+    if args.within_ms:
+        extra = {"SALESPULSE_BATCH_WITHIN_MS": str(args.within_ms)}
+        run = run_workers(s, end, 1, f"w1within{args.within_ms}", work, args.timeout, extra)
+        result["pipeline"].append(run)
+    if not args.skip_stages:
+        mean_batch = result["pipeline"][0]["batches"]["mean_applied"] if result["pipeline"] else 0
+        result["stages"] = stages(s, end, small_batch=max(1, round(mean_batch or 500)))
+    if args.profile:
+        prefix = results / "profile" / "worker"
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        run = run_workers(
+            s, end, 1, "pf", work, args.timeout, profile=prefix, max_seconds=args.profile_seconds
+        )
+        run["profile"] = summarise_profile(prefix)
+        result["profiled"] = run
+    bl.write_json(args.out, result)
+    print(report(result), flush=True)
+
+
+# -- 1. the ceiling -------------------------------------------------------------------------------
+def ceiling(s: Settings, end: dict[int, int]) -> list[dict[str, Any]]:
+    from schemas.codec import decode, decode_record
+
+    def nothing(value: bytes) -> None:
+        return None
+
+    variants: list[tuple[str, str, Callable[[bytes], Any]]] = [
+        ("kafka-python", "raw", nothing),
+        ("kafka-python", "decode_record", decode_record),
+        ("kafka-python", "decode", decode),
+        ("aiokafka", "raw", nothing),
+        ("aiokafka", "decode_record", decode_record),
+        ("aiokafka", "decode", decode),
+    ]
+    out = []
+    for client, what, fn in variants:
+        consume = consume_kafka_python if client == "kafka-python" else consume_aiokafka
+        seconds = consume(s, end, fn)
+        total = sum(end.values())
+        row = {"client": client, "decode": what, "seconds": seconds}
+        row["rate"] = bl.rate(total, seconds)
+        print(f"ceiling: {client:<12} + {what:<13} {row['rate']:>10,.0f} events/s", flush=True)
+        out.append(row)
+    return out
+
+
+def consume_kafka_python(s: Settings, end: dict[int, int], handle: Callable[[bytes], Any]) -> float:
+    """Seconds to read every record from offset 0 and hand each value to `handle`."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    t0 = time.perf_counter()
+    consumer = KafkaConsumer(
+        bootstrap_servers=s.kafka_bootstrap,
+        client_id="salespulse-bench",
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_bytes=FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+        # kafka-python checks CRCs in pure Python unless the crc32c package is installed;
+        # aiokafka (the worker's client) checks them in C. Off, so as not to time that.
+        check_crcs=False,
+    )
+    try:
+        consumer.assign([TopicPartition(s.events_topic, p) for p in end])
+        consumer.seek_to_beginning()
+        left = sum(end.values())
+        while left > 0:
+            for records in consumer.poll(timeout_ms=1000, max_records=100_000).values():
+                for record in records:
+                    handle(record.value)
+                left -= len(records)
+    finally:
+        consumer.close()
+    return time.perf_counter() - t0
+
+
+def consume_aiokafka(s: Settings, end: dict[int, int], handle: Callable[[bytes], Any]) -> float:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def run() -> float:
+        t0 = time.perf_counter()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            client_id="salespulse-bench",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_bytes=FETCH_MAX_BYTES,
+            max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+        )
+        await consumer.start()
+        try:
+            consumer.assign([TopicPartition(s.events_topic, p) for p in end])
+            await consumer.seek_to_beginning()
+            left = sum(end.values())
+            while left > 0:
+                polled = await consumer.getmany(timeout_ms=1000, max_records=100_000)
+                for records in polled.values():
+                    for record in records:
+                        handle(record.value)  # type: ignore[arg-type]
+                    left -= len(records)
+        finally:
+            await consumer.stop()
+        return time.perf_counter() - t0
+
+    return asyncio.run(run())
+
+
+def faust_drain(
+    s: Settings, end: dict[int, int], decode: bool, work: Path, timeout: float
+) -> dict[str, Any]:
+    """faust alone: bench/faust_drain.py runs the agent's take_events loop, applying nothing."""
+    total = sum(end.values())
+    tag = "fd1" if decode else "fd0"
+    env = {
+        **bl.variant_env(s, tag),
+        "BENCH_DRAIN_TOTAL": str(total),
+        "BENCH_DRAIN_DECODE": "1" if decode else "0",
+    }
+    cwd = work / tag
+    cwd.mkdir(parents=True, exist_ok=True)
+    log_path = cwd / "drain.log"
+    argv = [sys.executable, str(bl.ROOT / "bench" / "faust_drain.py")]
+    with log_path.open("wb") as log:
+        spawned = time.time()
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        exited = bl.wait4(proc, started, timeout=timeout)
+    # faust's worker sends print() through logging: the marks may follow a log prefix.
+    found = re.findall(r"\b(FIRST|DONE) ([\d.]+) ?(\d*)", log_path.read_text())
+    marks = {m[0]: m[1:] for m in found}
+    if "DONE" not in marks:
+        tail = log_path.read_text()[-2000:]
+        raise SystemExit(f"bench: faust_drain did not finish (exit {exited.status})\n{tail}")
+    first, done = float(marks["FIRST"][0]) - spawned, float(marks["DONE"][0]) - spawned
+    seen = int(marks["DONE"][1])
+    row = {
+        "client": "faust take_events",
+        "decode": "decode_batch" if decode else "raw",
+        "seconds": done,
+        "rate": bl.rate(seen, done),
+        "rate_steady": bl.rate(seen, done - first),
+        "cpu_s": exited.cpu_s,
+        "maxrss_mib": exited.maxrss_kb / 1024,
+    }
+    print(
+        f"ceiling: faust take_events + {row['decode']}: {row['rate']:,.0f} events/s from "
+        f"spawn, {row['rate_steady']:,.0f} from the first batch",
+        flush=True,
+    )
+    return row
+
+
+# -- 2. the real workers ------------------------------------------------------------------------
+def run_workers(
+    s: Settings,
+    end: dict[int, int],
+    n: int,
+    tag: str,
+    work: Path,
+    timeout: float,
+    extra_env: dict[str, str] | None = None,
+    profile: Path | None = None,
+    max_seconds: float | None = None,
+) -> dict[str, Any]:
+    """Run n workers from a fresh group and schema until idle (or max_seconds); measure."""
+    from projections.registry import notify_channel
+
+    env = {**bl.variant_env(s, tag), **(extra_env or {})}
+    schema = f"{env['SALESPULSE_SCHEMA_PREFIX']}_v1"
+    total = sum(end.values())
+    cwd = work / tag  # faust writes <app id>-data/ into its working directory
+    cwd.mkdir(parents=True, exist_ok=True)
+    if profile:
+        env["SALESPULSE_BENCH_PROFILE"] = str(profile)
+        argv = [sys.executable, str(bl.ROOT / "bench" / "profiled_worker.py"), "worker"]
+    else:
+        argv = [str(bl.VENV_BIN / "salespulse"), "worker"]
+    broker = bl.broker_pid()
+    broker_cpu0 = bl.cpu_seconds(broker) if broker else 0.0
+    busy0 = bl.system_busy()
+    logs = [(cwd / f"worker-{i}.log").open("wb") for i in range(n)]
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        for log in logs
+    ]
+    samples: list[tuple[float, int]] = []
+    hwm = [0] * n
+    first: tuple[float, int] | None = None
+    batches: list[int] = []  # events newly applied per committed batch, from NOTIFY payloads
+    capped = False
+    try:
+        with (
+            psycopg.connect(s.database_url, autocommit=True) as conn,
+            psycopg.connect(s.database_url, autocommit=True) as listen,
+        ):
+            listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(notify_channel(schema))))
+            while True:
+                t = time.perf_counter() - t0
+                applied = applied_records(conn, schema, end)
+                samples.append((round(t, 3), applied))
+                for i, p in enumerate(procs):
+                    hwm[i] = max(hwm[i], bl.vm_status(p.pid).get("VmHWM", 0))
+                if applied and first is None:
+                    first = (t, applied)
+                if applied >= total:
+                    break
+                if max_seconds and first and t > max_seconds:
+                    capped = True
+                    break
+                dead = [p.pid for p in procs if not bl.alive(p.pid)]
+                if dead or t > timeout:
+                    tail = "\n".join(
+                        (cwd / f"worker-{i}.log").read_text()[-2000:] for i in range(n)
+                    )
+                    raise SystemExit(f"bench: workers {dead or 'timed out'}; lag left\n{tail}")
+                batches += [
+                    json.loads(note.payload)["applied"] for note in listen.notifies(timeout=POLL_S)
+                ]
+            idle = t
+            done = applied
+            notes = listen.notifies(timeout=0.5)
+            batches += [json.loads(note.payload)["applied"] for note in notes]
+            busy = bl.busy_cores(busy0, bl.system_busy())
+            worker_cpu = [bl.cpu_seconds(p.pid) for p in procs]
+            pg_cpu = backend_cpu(conn, [p.pid for p in procs], s.database_url)
+            broker_cpu = (bl.cpu_seconds(broker) - broker_cpu0) if broker else None
+            final = [bl.vm_status(p.pid) for p in procs]
+            distinct = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}.applied_events").format(sql.Identifier(schema))
+            ).fetchone()
+    finally:
+        exits = stop(procs)
+        for log in logs:
+            log.close()
+    assert first is not None
+    hwm = [max(h, f.get("VmHWM", 0)) for h, f in zip(hwm, final, strict=True)]
+    steady_s = idle - first[0]
+    out = {
+        "workers": n,
+        "tag": tag,
+        "env": extra_env or {},
+        "schema": schema,
+        "records": done,
+        "capped_at_s": max_seconds if capped else None,
+        "profiled": profile is not None,
+        "applied_event_ids": distinct[0] if distinct else None,
+        "end_to_end_s": idle,
+        "rate_end_to_end": bl.rate(done, idle),
+        "first_batch_s": first[0],
+        "first_batch_records": first[1],
+        "steady_s": steady_s,
+        "rate_steady": bl.rate(done - first[1], steady_s),
+        "rate_10_90": None if capped else middle_rate(samples, total),
+        "batches": {
+            "count": len(batches),
+            "mean_applied": sum(batches) / len(batches) if batches else None,
+            "max_applied": max(batches, default=None),
+        },
+        "peak_rss_mib": [h / 1024 for h in hwm],
+        "peak_rss_after_exit_mib": [e.maxrss_kb / 1024 for e in exits],
+        "worker_cpu_s": worker_cpu,
+        "pg_backend_cpu_s": pg_cpu,
+        "broker_cpu_s": broker_cpu,
+        "busy_cores": busy,
+        "exit_status": [e.status for e in exits],
+        "stop_s": [e.wall_s for e in exits],
+        "samples": samples[:: max(1, len(samples) // 200)],
+    }
+    print(
+        f"pipeline: {label(out)}: {out['rate_end_to_end']:,.0f} events/s end to end "
+        f"({idle:.1f}s), {out['rate_steady']:,.0f} steady, first batch at {first[0]:.1f}s, "
+        f"{len(batches)} batches (mean {out['batches']['mean_applied'] or 0:,.0f} events), "
+        f"peak RSS {', '.join(f'{m:.0f}' for m in out['peak_rss_mib'])} MiB",
+        flush=True,
+    )
+    return out
+
+
+def applied_records(conn: psycopg.Connection[Any], schema: str, end: dict[int, int]) -> int:
+    """Records of the log the projection has applied (its offsets + 1, capped at the end)."""
+    exists = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".applied_offsets',)).fetchone()
+    if not exists or exists[0] is None:
+        return 0
+    rows = conn.execute(
+        sql.SQL('SELECT partition, "offset" FROM {}.applied_offsets').format(sql.Identifier(schema))
+    ).fetchall()
+    offsets = dict(rows)
+    return sum(min(offsets.get(p, -1) + 1, e) for p, e in end.items())
+
+
+def backend_cpu(conn: psycopg.Connection[Any], pids: list[int], url: str) -> float | None:
+    """CPU seconds of the PostgreSQL backends serving the workers' connections."""
+    port = conn.info.port or PG_PORT_DEFAULT
+    ports = set().union(*(bl.socket_ports(pid, port) for pid in pids))
+    if not ports:
+        return None
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE client_port = ANY(%s)", (sorted(ports),)
+    ).fetchall()
+    return sum(bl.cpu_seconds(r[0]) for r in rows)
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> list[bl.Exited]:
+    started = time.perf_counter()
+    for p in procs:
+        if bl.alive(p.pid):
+            p.send_signal(signal.SIGTERM)
+    return [bl.wait4(p, started, timeout=60) for p in procs]
+
+
+def middle_rate(samples: list[tuple[float, int]], total: int) -> float:
+    """Events/s between 10 % and 90 % of the log applied (no start-up, no tail)."""
+
+    def when(fraction: float) -> float:
+        goal = fraction * total
+        for (t0, n0), (t1, n1) in itertools.pairwise(samples):
+            if n1 >= goal:
+                return t0 + (t1 - t0) * ((goal - n0) / (n1 - n0) if n1 > n0 else 1.0)
+        return samples[-1][0]
+
+    return bl.rate(0.8 * total, when(0.9) - when(0.1))
+
+
+def label(p: dict[str, Any]) -> str:
+    name = f"{p['workers']} worker" + ("s" if p["workers"] > 1 else "")
+    if p.get("env"):
+        name += " " + " ".join(f"{k}={v}" for k, v in p["env"].items())
+    if p.get("profiled"):
+        name += " under cProfile"
+    if p.get("capped_at_s"):
+        name += f" (first {p['capped_at_s']:.0f}s)"
+    return name
+
+
+# -- 3. the worker's stages in process -----------------------------------------------------
+STAGE_LIMIT = 200_000  # records of the small-batch comparison
+
+
+def stages(s: Settings, end: dict[int, int], small_batch: int) -> dict[str, Any]:
+    """Time decode_record / decode_batch / plan_batch / apply_batch on the worker's batches.
+
+    Pass 1: every record, in batches of SALESPULSE_BATCH_MAX. Pass 2: the first STAGE_LIMIT
+    records in batches of `small_batch` (the mean batch the real worker committed), applied to
+    another fresh schema: the difference is the fixed cost per batch.
+    """
+    names = ("decode_record", "decode_batch", "fold", "apply_batch")
+    full, at_limit = _stage_pass(s, end, "st", s.batch_max, names, None)
+    small, _ = _stage_pass(s, end, "sb", small_batch, ("apply_batch",), STAGE_LIMIT)
+    out: dict[str, Any] = {"records": full.pop("records"), "batch": s.batch_max}
+    n = out["records"]
+    for name in names:
+        out[name] = _per_event(full[name], n)
+    out["postgres"] = _per_event(full["apply_batch"] - full["fold"], n)
+    out["decode_batch+apply_batch"] = _per_event(full["decode_batch"] + full["apply_batch"], n)
+    limit_n = small.pop("records")
+    big_batches = -(-limit_n // s.batch_max)
+    small_batches = -(-limit_n // small_batch)
+    per_batch = (small["apply_batch"] - at_limit["apply_batch"]) / max(
+        1, small_batches - big_batches
+    )
+    out["batch_size_effect"] = {
+        "records": limit_n,
+        "big_batch": s.batch_max,
+        "small_batch": small_batch,
+        "apply_big": _per_event(at_limit["apply_batch"], limit_n),
+        "apply_small": _per_event(small["apply_batch"], limit_n),
+        "fixed_ms_per_batch": per_batch * 1000,
+    }
+    print(
+        f"stages: decode_batch + apply_batch in process: "
+        f"{out['decode_batch+apply_batch']['rate']:,.0f} events/s; apply_batch "
+        f"{out['batch_size_effect']['apply_big']['us_per_event']:.1f} µs/event in batches of "
+        f"{s.batch_max}, {out['batch_size_effect']['apply_small']['us_per_event']:.1f} in "
+        f"batches of {small_batch}",
+        flush=True,
+    )
+    return out
+
+
+def _per_event(seconds: float, n: int) -> dict[str, float]:
+    return {"seconds": seconds, "us_per_event": seconds / n * 1e6, "rate": bl.rate(n, seconds)}
+
+
+def _stage_pass(
+    s: Settings,
+    end: dict[int, int],
+    tag: str,
+    batch_size: int,
+    names: tuple[str, ...],
+    limit: int | None,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Seconds per stage over the log (or its first `limit` records); also at STAGE_LIMIT."""
+    from projections.batch import plan_batch
+    from salespulse.runtime import open_store
+    from schemas.codec import decode_record
+    from streams.batching import RawRecord, decode_batch
+
+    store = open_store(Settings.from_env(bl.variant_env(s, tag)))
+    timings = dict.fromkeys(names, 0.0)
+    at_limit: dict[str, float] = {}
+    n = 0
+    try:
+        for batch in raw_batches(s, end, batch_size):
+            raws = [RawRecord(s.events_topic, p, o, k, v) for p, o, k, v in batch]
+            if "decode_record" in names:
+                t0 = time.perf_counter()
+                for r in raws:
+                    decode_record(r.value)  # type: ignore[arg-type]
+                timings["decode_record"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            decoded = decode_batch(raws)
+            if "decode_batch" in names:
+                timings["decode_batch"] += time.perf_counter() - t0
+            if "fold" in names:
+                gc.disable()  # as apply_batch does around its own fold
+                t0 = time.perf_counter()
+                plan_batch(decoded.records, {}, store.ctx)
+                timings["fold"] += time.perf_counter() - t0
+                gc.enable()
+            t0 = time.perf_counter()
+            store.apply_batch(decoded.records)
+            timings["apply_batch"] += time.perf_counter() - t0
+            n += len(raws)
+            if not at_limit and n >= STAGE_LIMIT:
+                at_limit = {**timings, "records": n}
+            if limit and n >= limit:
+                break
+    finally:
+        store.close()
+    return {**timings, "records": n}, at_limit or {**timings, "records": n}
+
+
+def raw_batches(
+    s: Settings, end: dict[int, int], size: int
+) -> Iterator[list[tuple[int, int, bytes | None, bytes | None]]]:
+    """The log as (partition, offset, key, value) batches, in the order a consumer gets them."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=s.kafka_bootstrap,
+        client_id="salespulse-bench",
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_bytes=FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+        check_crcs=False,
+    )
+    try:
+        consumer.assign([TopicPartition(s.events_topic, p) for p in end])
+        consumer.seek_to_beginning()
+        left = sum(end.values())
+        pending: list[tuple[int, int, bytes | None, bytes | None]] = []
+        while left > 0:
+            for records in consumer.poll(timeout_ms=1000, max_records=size).values():
+                pending += [(r.partition, r.offset, r.key, r.value) for r in records]
+                left -= len(records)
+            while len(pending) >= size or (pending and left <= 0):
+                yield pending[:size]
+                pending = pending[size:]
+    finally:
+        consumer.close()
+
+
+# -- 4. profile ---------------------------------------------------------------------------
+def summarise_profile(prefix: Path) -> dict[str, Any]:
+    """Where the profiled worker's time went, by thread and by component."""
+    from profile_summary import summarise
+
+    return summarise(prefix)
+
+
+# -- report ------------------------------------------------------------------------------
+def best_ceiling(r: dict[str, Any], kind: str) -> float:
+    """The fastest bare client loop (not faust) with that decoding."""
+    rows = [c for c in r.get("ceiling", []) if c["decode"] == kind and "faust" not in c["client"]]
+    return max((c["rate"] for c in rows), default=0.0)
+
+
+def report(r: dict[str, Any]) -> str:
+    lines = []
+    if "ceiling" in r:
+        t = bl.Table(["ceiling: bare consume loop from offset 0", "events/s"])
+        for c in r["ceiling"]:
+            name = f"{c['client']} + {c['decode']}"
+            if "rate_steady" in c:
+                name += f" (from the first batch: {c['rate_steady']:,.0f})"
+            t.add(name, c["rate"])
+        lines += [t.markdown(), ""]
+    t = bl.Table(
+        [
+            "pipeline",
+            "end to end events/s",
+            "steady events/s",
+            "10-90 % events/s",
+            "first batch s",
+            "total s",
+            "batches (mean events)",
+            "peak RSS MiB",
+            "worker CPU s",
+            "PG backend CPU s",
+            "busy cores",
+        ]
+    )
+    for p in r["pipeline"] + ([r["profiled"]] if "profiled" in r else []):
+        b = p["batches"]
+        t.add(
+            label(p),
+            p["rate_end_to_end"],
+            p["rate_steady"],
+            p["rate_10_90"] or "-",
+            p["first_batch_s"],
+            p["end_to_end_s"],
+            f"{b['count']:,} ({b['mean_applied'] or 0:,.0f})",
+            " / ".join(f"{m:.0f}" for m in p["peak_rss_mib"]),
+            sum(p["worker_cpu_s"]),
+            p["pg_backend_cpu_s"] or 0.0,
+            p["busy_cores"],
+        )
+    lines.append(t.markdown())
+    lines.append(f"\nbackground load before the run: {r['background_busy_cores']:.2f} busy cores")
+    if r["pipeline"] and "ceiling" in r:
+        one = r["pipeline"][0]
+        for kind in ("decode_record", "decode"):
+            best = best_ceiling(r, kind)
+            lines.append(
+                f"1 worker / ceiling (consume + {kind}, {best:,.0f} events/s): end to end "
+                f"{one['rate_end_to_end'] / best:.2f}, steady {one['rate_steady'] / best:.2f}"
+            )
+    if "stages" in r:
+        st = r["stages"]
+        t = bl.Table(
+            [f"stage, in process, no faust (batches of {st['batch']})", "µs/event", "events/s"]
+        )
+        for name in (
+            "decode_record",
+            "decode_batch",
+            "fold",
+            "postgres",
+            "apply_batch",
+            "decode_batch+apply_batch",
+        ):
+            t.add(name, st[name]["us_per_event"], st[name]["rate"])
+        e = st["batch_size_effect"]
+        lines += [
+            "",
+            t.markdown(),
+            f"\napply_batch on the first {e['records']:,} records: "
+            f"{e['apply_big']['us_per_event']:.1f} µs/event in batches of {e['big_batch']}, "
+            f"{e['apply_small']['us_per_event']:.1f} in batches of {e['small_batch']} "
+            f"(the real worker's mean): about {e['fixed_ms_per_batch']:.1f} ms fixed per batch",
+        ]
+    if "profiled" in r:
+        lines += ["", r["profiled"]["profile"]["text"]]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,105 @@
+"""Merge one run's publish.json and pipeline.json into results.json + results.md, and print it.
+
+Usage: .venv/bin/python bench/report.py bench/results/<run id>
+Also copies them to bench/results/latest.json and latest.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import bench_pipeline
+import bench_publish
+import benchlib as bl
+
+PACKAGES = ("faust-streaming", "aiokafka", "kafka-python", "fastavro", "pydantic", "psycopg")
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=bl.ROOT
+    ).stdout.strip()
+    return {
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "packages": {p: metadata.version(p) for p in PACKAGES},
+        "commit": commit,
+    }
+
+
+def headline(pub: dict[str, Any], pipe: dict[str, Any]) -> bl.Table:
+    t = bl.Table(["figure", "events/s"])
+    t.add("simulate --publish (wall, incl. start-up and final flush)", pub["publish"]["rate_wall"])
+    t.add("simulate > /dev/null (generator ceiling)", pub["generator"]["rate_wall"])
+    for p in pipe["pipeline"]:
+        t.add(f"pipeline, {bench_pipeline.label(p)}, end to end", p["rate_end_to_end"])
+        t.add(f"pipeline, {bench_pipeline.label(p)}, steady state", p["rate_steady"])
+    for kind in ("decode_record", "decode"):
+        best = bench_pipeline.best_ceiling(pipe, kind)
+        if best:
+            t.add(f"ceiling: consume + {kind} (best client)", best)
+    return t
+
+
+def main() -> None:
+    run = Path(sys.argv[1])
+    pub = json.loads((run / "publish.json").read_text())
+    pipe = json.loads((run / "pipeline.json").read_text())
+    m = machine()
+    results = {"run": run.name, "machine": m, "publish": pub, "pipeline": pipe}
+    md = "\n".join(
+        [
+            f"# Bench run {run.name}",
+            "",
+            f"{m['date_utc']} · {m['cores']} cores ({m['cpu']}) · {m['memory_gib']} GiB · "
+            f"Python {m['python']} · commit {m['commit']} · "
+            + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
+            "",
+            f"{pub['publish']['events']:,} events ({pub['reps']} reps x {pub['days']} days, "
+            f"seed {pub['seed']}) on {pub['partitions']} partitions.",
+            "",
+            "## Headline",
+            "",
+            headline(pub, pipe).markdown(),
+            "",
+            "## Publish (bench_publish.py)",
+            "",
+            bench_publish.table(pub),
+            "",
+            "## Pipeline (bench_pipeline.py)",
+            "",
+            bench_pipeline.report(pipe),
+            "",
+        ]
+    )
+    (run / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (run / "results.md").write_text(md)
+    shutil.copyfile(run / "results.json", run.parent / "latest.json")
+    shutil.copyfile(run / "results.md", run.parent / "latest.md")
+    print(md)
+    print(f"results: {run / 'results.md'} and {run / 'results.json'} (also latest.*)")
+
+
+if __name__ == "__main__":
+    main()

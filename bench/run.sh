@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Run the benchmarks (bench/README.md): publish, then the pipeline over what was published.
+# Each run has its own topics, consumer groups and schemas, all removed at the end.
+#   bash bench/run.sh [--events N] [--reps R] [--workers 1,2] [--within-ms 1000] [--profile] [--keep]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+
+EVENTS=1000000 REPS=100 WORKERS=1,2 WITHIN_MS=1000 PROFILE="" KEEP=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --events) EVENTS="$2"; shift 2 ;;
+    --reps) REPS="$2"; shift 2 ;;
+    --workers) WORKERS="$2"; shift 2 ;;
+    --within-ms) WITHIN_MS="$2"; shift 2 ;;  # extra 1-worker run with this batch window; 0: none
+    --profile) PROFILE="--profile"; shift ;;
+    --keep) KEEP=1; shift ;;  # keep topics and schemas (clean up later with bench/cleanup.py)
+    -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+if [[ -z "${KAFKA_BOOTSTRAP:-}" && -z "${DATABASE_URL:-}" ]]; then
+  .venv/bin/salespulse stack up >/dev/null  # idempotent; left running afterwards
+fi
+
+RUN_ID="$(date -u +%Y%m%dt%H%M%S)"
+export SALESPULSE_EVENTS_TOPIC="bench.${RUN_ID}.events"
+export SALESPULSE_DLQ_TOPIC="bench.${RUN_ID}.dlq"
+export SALESPULSE_BROADCASTS_TOPIC="bench.${RUN_ID}.broadcasts"
+export SALESPULSE_SCHEMA_PREFIX="bench_${RUN_ID}"
+export SALESPULSE_WORKER_GROUP="bench-${RUN_ID}"
+export PYTHONPATH="bench${PYTHONPATH:+:$PYTHONPATH}"
+OUT="bench/results/${RUN_ID}"
+mkdir -p "$OUT"
+
+cleanup() {
+  rm -rf "$OUT/work"
+  if [[ -z "$KEEP" ]]; then $PY bench/cleanup.py || true; fi
+}
+trap cleanup EXIT
+
+echo "bench run ${RUN_ID}: ${EVENTS} events, topic ${SALESPULSE_EVENTS_TOPIC}, results in ${OUT}"
+$PY bench/bench_publish.py --events "$EVENTS" --reps "$REPS" --out "$OUT/publish.json"
+$PY bench/bench_pipeline.py --workers "$WORKERS" --within-ms "$WITHIN_MS" $PROFILE \
+  --out "$OUT/pipeline.json"
+$PY bench/report.py "$OUT"
