@@ -2,16 +2,24 @@
 
 Over the events bench_publish.py put on the run's topic, in one run:
   1. the ceiling: bare consume loops from offset 0 with large fetches (kafka-python, and
-     aiokafka, faust's client), raw, + schemas.codec.decode_record, + decode (pydantic);
+     aiokafka, faust's client), raw, + schemas.codec.decode_record, + decode (pydantic); and
+     faust alone: bench/faust_drain.py, the agent's take_events loop applying nothing (raw,
+     + decode_batch, and raw on uvloop);
   2. the pipeline: N `salespulse worker` processes (own consumer group and projection schema
      per N), timed from spawn until the projection's applied offsets reach the log end
      (end to end), and from the first committed batch to idle (steady state); the workers'
-     peak RSS (VmHWM sampled from /proc), CPU, and their PostgreSQL backends' CPU;
-  3. in process, no faust: the worker's own stages on the same records in batches of
-     SALESPULSE_BATCH_MAX: decode_record, decode_batch (pydantic), plan_batch (the fold),
-     apply_batch (fold + PostgreSQL) into a fresh schema;
-  4. with --profile, one worker under cProfile (bench/profiled_worker.py): where its time goes.
-Usage: .venv/bin/python bench/bench_pipeline.py [--workers 1,2] [--profile] [--out FILE]
+     peak RSS (VmHWM sampled from /proc), CPU, their PostgreSQL backends' CPU, and the batches
+     they committed (counted from the store's NOTIFY); also 1 worker with a longer
+     SALESPULSE_BATCH_WITHIN_MS;
+  3. what if: the same decode_batch + apply_batch fed by aiokafka getmany() batches, no faust
+     (serial, and overlapping the next batch's fetch + decode with the current write);
+  4. in process: the worker's stages on the same records in batches of SALESPULSE_BATCH_MAX:
+     decode_record, decode_batch (pydantic), plan_batch (the fold), apply_batch (fold +
+     PostgreSQL), and apply_batch in the worker's observed batch size;
+  5. with --profile, one worker under cProfile (bench/profiled_worker.py): where its time goes.
+Every variant has its own consumer group and projection schemas; bench/cleanup.py drops them.
+Usage: .venv/bin/python bench/bench_pipeline.py [--workers 1,2] [--within-ms 1000] [--profile]
+       [--skip-ceiling] [--skip-what-if] [--skip-stages] [--out FILE]
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-ceiling", action="store_true")
     parser.add_argument("--skip-stages", action="store_true")
+    parser.add_argument("--skip-what-if", action="store_true")
     parser.add_argument("--timeout", type=float, default=1800.0, help="per worker run, seconds")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -80,8 +89,8 @@ def main() -> None:
     print(f"background load before the run: {result['background_busy_cores']:.2f} busy cores")
     if not args.skip_ceiling:
         result["ceiling"] = ceiling(s, end)
-        for decode in (False, True):
-            result["ceiling"].append(faust_drain(s, end, decode, work, args.timeout))
+        for decode, uvloop in ((False, False), (True, False), (False, True)):
+            result["ceiling"].append(faust_drain(s, end, decode, uvloop, work, args.timeout))
     result["pipeline"] = []
     for n in (int(x) for x in args.workers.split(",") if x.strip()):
         result["pipeline"].append(run_workers(s, end, n, f"w{n}", work, args.timeout))
@@ -89,6 +98,8 @@ def main() -> None:
         extra = {"SALESPULSE_BATCH_WITHIN_MS": str(args.within_ms)}
         run = run_workers(s, end, 1, f"w1within{args.within_ms}", work, args.timeout, extra)
         result["pipeline"].append(run)
+    if not args.skip_what_if:
+        result["what_if"] = [batch_consumer(s, end, overlap) for overlap in (False, True)]
     if not args.skip_stages:
         mean_batch = result["pipeline"][0]["batches"]["mean_applied"] if result["pipeline"] else 0
         result["stages"] = stages(s, end, small_batch=max(1, round(mean_batch or 500)))
@@ -194,15 +205,16 @@ def consume_aiokafka(s: Settings, end: dict[int, int], handle: Callable[[bytes],
 
 
 def faust_drain(
-    s: Settings, end: dict[int, int], decode: bool, work: Path, timeout: float
+    s: Settings, end: dict[int, int], decode: bool, uvloop: bool, work: Path, timeout: float
 ) -> dict[str, Any]:
     """faust alone: bench/faust_drain.py runs the agent's take_events loop, applying nothing."""
     total = sum(end.values())
-    tag = "fd1" if decode else "fd0"
+    tag = f"fd{int(decode)}{int(uvloop)}"
     env = {
         **bl.variant_env(s, tag),
         "BENCH_DRAIN_TOTAL": str(total),
         "BENCH_DRAIN_DECODE": "1" if decode else "0",
+        "BENCH_DRAIN_UVLOOP": "1" if uvloop else "0",
     }
     cwd = work / tag
     cwd.mkdir(parents=True, exist_ok=True)
@@ -222,7 +234,7 @@ def faust_drain(
     first, done = float(marks["FIRST"][0]) - spawned, float(marks["DONE"][0]) - spawned
     seen = int(marks["DONE"][1])
     row = {
-        "client": "faust take_events",
+        "client": "faust take_events" + (" on uvloop" if uvloop else ""),
         "decode": "decode_batch" if decode else "raw",
         "seconds": done,
         "rate": bl.rate(seen, done),
@@ -423,7 +435,82 @@ def label(p: dict[str, Any]) -> str:
     return name
 
 
-# -- 3. the worker's stages in process -----------------------------------------------------
+# -- 3. what if: the same decode + apply, fed by aiokafka batches instead of faust -------------
+def batch_consumer(s: Settings, end: dict[int, int], overlap: bool) -> dict[str, Any]:
+    """aiokafka getmany(batch_max) -> decode_batch -> apply_batch in a thread, no faust.
+
+    A sketch of a batch driver for the live projection (offsets come from PostgreSQL, so the
+    consumer needs no Kafka commits); with `overlap`, batch N+1 is fetched and decoded while
+    batch N is written. Times from consumer creation until the last batch is committed.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from salespulse.runtime import open_store
+    from streams.batching import RawRecord, decode_batch
+
+    tag = "wo" if overlap else "ws"
+    store = open_store(Settings.from_env(bl.variant_env(s, tag)))
+    total = sum(end.values())
+
+    async def run() -> tuple[float, float]:
+        t0 = time.perf_counter()
+        first = 0.0
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            client_id="salespulse-bench",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_bytes=FETCH_MAX_BYTES,
+            max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+        )
+        await consumer.start()
+        pending: asyncio.Future[Any] | None = None
+        try:
+            consumer.assign([TopicPartition(s.events_topic, p) for p in end])
+            await consumer.seek_to_beginning()
+            left = total
+            while left > 0:
+                polled = await consumer.getmany(timeout_ms=100, max_records=s.batch_max)
+                raws = [
+                    RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value)
+                    for tp, records in polled.items()
+                    for r in records
+                ]
+                if not raws:
+                    continue
+                batch = decode_batch(raws)
+                if pending is not None:
+                    await pending
+                    first = first or time.perf_counter() - t0
+                pending = asyncio.ensure_future(asyncio.to_thread(store.apply_batch, batch.records))
+                if not overlap:
+                    await pending
+                    first = first or time.perf_counter() - t0
+                    pending = None
+                left -= len(raws)
+            if pending is not None:
+                await pending
+        finally:
+            await consumer.stop()
+        return time.perf_counter() - t0, first
+
+    try:
+        seconds, first = asyncio.run(run())
+    finally:
+        store.close()
+    row = {
+        "driver": "aiokafka getmany + decode_batch + apply_batch"
+        + (" (overlapped)" if overlap else " (serial)"),
+        "seconds": seconds,
+        "rate": bl.rate(total, seconds),
+        "rate_steady": bl.rate(total, seconds - first),
+    }
+    print(f"what if: {row['driver']}: {row['rate']:,.0f} events/s", flush=True)
+    return row
+
+
+# -- 4. the worker's stages in process -----------------------------------------------------
 STAGE_LIMIT = 200_000  # records of the small-batch comparison
 
 
@@ -552,7 +639,7 @@ def raw_batches(
         consumer.close()
 
 
-# -- 4. profile ---------------------------------------------------------------------------
+# -- 5. profile ---------------------------------------------------------------------------
 def summarise_profile(prefix: Path) -> dict[str, Any]:
     """Where the profiled worker's time went, by thread and by component."""
     from profile_summary import summarise
@@ -617,6 +704,11 @@ def report(r: dict[str, Any]) -> str:
                 f"1 worker / ceiling (consume + {kind}, {best:,.0f} events/s): end to end "
                 f"{one['rate_end_to_end'] / best:.2f}, steady {one['rate_steady'] / best:.2f}"
             )
+    if "what_if" in r:
+        t = bl.Table(["what if: no faust, same decode + apply (in process)", "events/s"])
+        for w in r["what_if"]:
+            t.add(w["driver"], w["rate"])
+        lines += ["", t.markdown()]
     if "stages" in r:
         st = r["stages"]
         t = bl.Table(

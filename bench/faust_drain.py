@@ -1,10 +1,11 @@
 """A faust worker that drains the log like `project_events` but applies nothing (bench only).
 
 The same app (streams.app.create_app) and the same take_events(batch_max, within) loop as the
-real agent; BENCH_DRAIN_DECODE=1 also runs streams.batching.decode_batch on each batch. It
-prints `FIRST <unix time>` at its first batch and `DONE <unix time> <events>` once it has seen
-BENCH_DRAIN_TOTAL events, then stops itself. bench_pipeline.py runs it to measure what faust
-alone (and faust + decode) sustains, without PostgreSQL and without a profiler's distortion.
+real agent; BENCH_DRAIN_DECODE=1 also runs streams.batching.decode_batch on each batch, and
+BENCH_DRAIN_UVLOOP=1 runs it on uvloop. It prints `FIRST <unix time>` at its first batch and
+`DONE <unix time> <events>` once it has seen BENCH_DRAIN_TOTAL events, then stops itself.
+bench_pipeline.py runs it to measure what faust alone (and faust + decode) sustains, without
+PostgreSQL and without a profiler's distortion.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ from streams.batching import RawRecord, decode_batch
 
 
 def main() -> None:
+    if os.environ.get("BENCH_DRAIN_UVLOOP") == "1":
+        # What-if: the same worker on uvloop's event loop instead of asyncio's.
+        import asyncio
+
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     settings = Settings.from_env()
     total = int(os.environ["BENCH_DRAIN_TOTAL"])
     decode = os.environ.get("BENCH_DRAIN_DECODE") == "1"

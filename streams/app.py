@@ -25,6 +25,9 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         broker_commit_interval=1.0,
+        # A crashed worker's partitions move to the survivors after this long, not a minute.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
         broker_commit_every=10_000,
         stream_buffer_maxsize=20_000,
         # Large fetches: the fold is cheap, round trips are not.
