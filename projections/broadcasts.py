@@ -53,6 +53,13 @@ SELECT_RECENT = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts ORDER BY seq DESC LIMI
 SELECT_AFTER = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts WHERE seq > %s ORDER BY seq LIMIT %s"
 SELECT_ONE = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts WHERE broadcast_id = %s"
 SELECT_LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM {r}.broadcasts"
+# The outbox column: the worker copies each announcement to the broadcasts topic after commit
+# and marks it; after a crash in between it is copied again (same key: consumers dedupe).
+ADD_RELAYED_AT = "ALTER TABLE {r}.broadcasts ADD COLUMN IF NOT EXISTS relayed_at timestamptz"
+SELECT_UNRELAYED = (
+    f"SELECT {_COLUMNS} FROM {{r}}.broadcasts WHERE relayed_at IS NULL ORDER BY seq LIMIT %s"
+)
+MARK_RELAYED = "UPDATE {r}.broadcasts SET relayed_at = now() WHERE seq = ANY(%s)"
 
 
 @dataclass(frozen=True)
@@ -150,8 +157,20 @@ def _stmt(template: str, schema: str) -> sql.Composed:
 def ensure_broadcasts(conn: psycopg.Connection[Any], schema: str = "public") -> None:
     """Create the table if missing (idempotent)."""
     with conn.transaction():
+        conn.execute(LOCK_WRITERS)  # two workers starting together
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         conn.execute(_stmt(CREATE_BROADCASTS, schema))
+        conn.execute(_stmt(ADD_RELAYED_AT, schema))
+
+
+def unrelayed(conn: psycopg.Connection[Any], schema: str, limit: int = 500) -> list[Broadcast]:
+    """Announcements not yet copied to the broadcasts topic (the outbox), oldest first."""
+    rows = conn.execute(_stmt(SELECT_UNRELAYED, schema), (limit,)).fetchall()
+    return [_broadcast(r) for r in rows]
+
+
+def mark_relayed(conn: psycopg.Connection[Any], schema: str, seqs: Sequence[int]) -> None:
+    conn.execute(_stmt(MARK_RELAYED, schema), (list(seqs),))
 
 
 def insert_broadcasts(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any, Self
@@ -30,6 +30,10 @@ _MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS {s}.schema_migrations (
     name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
 """
+
+
+# Called inside apply_batch's transaction with its connection and result.
+WithinBatch = Callable[[psycopg.Connection[Any], AppliedResult], None]
 
 
 class _SomeAppliedBefore(Exception):
@@ -133,30 +137,38 @@ class PostgresProjectionStore(PostgresReadModel):
         return dict(self.conn.execute(self.stmt(q.SELECT_OFFSETS)).fetchall())
 
     # -- writing ---------------------------------------------------------------------------
-    def apply_batch(self, records: Sequence[Record]) -> AppliedResult:
+    def apply_batch(
+        self, records: Sequence[Record], within: WithinBatch | None = None
+    ) -> AppliedResult:
         """Apply (partition, offset, event) records exactly once, in one transaction.
 
         Records at or below their partition's recorded offset are skipped; an event_id
         applied before (however it arrived) adds nothing; the deltas of the new events are
         merged in Python and written with one set-based statement per table; the offsets
-        move forward; listeners on `channel` are notified at commit.
+        move forward; listeners on `channel` are notified at commit. `within(conn, result)`
+        runs last inside the same transaction (the live worker records announcements there,
+        so they commit with the numbers they quote, or not at all).
         """
         if not records:
             return AppliedResult()
         with _gc_paused():
-            return self._apply_optimistically(records)
+            return self._apply_optimistically(records, within)
 
-    def _apply_optimistically(self, records: Sequence[Record]) -> AppliedResult:
+    def _apply_optimistically(
+        self, records: Sequence[Record], within: WithinBatch | None
+    ) -> AppliedResult:
         try:
             # Optimistic: assume no event_id was applied before (the usual case) and write
             # everything in one pipelined round trip; Python merges and encodes the next
             # table while the server writes the previous one.
-            return self._apply(records, optimistic=True)
+            return self._apply(records, optimistic=True, within=within)
         except _SomeAppliedBefore:
             # The whole transaction was rolled back; redo it, learning which ids are new.
-            return self._apply(records, optimistic=False)
+            return self._apply(records, optimistic=False, within=within)
 
-    def _apply(self, records: Sequence[Record], optimistic: bool) -> AppliedResult:
+    def _apply(
+        self, records: Sequence[Record], optimistic: bool, within: WithinBatch | None
+    ) -> AppliedResult:
         conn = self._write
         with conn.transaction():
             cur, claim = conn.cursor(), conn.cursor()
@@ -190,6 +202,8 @@ class PostgresProjectionStore(PostgresReadModel):
                     cur.execute(q.NOTIFY, (self.channel, self._payload(result)))
             if ids and optimistic and claim.rowcount != len(ids):
                 raise _SomeAppliedBefore  # rolls this transaction back
+            if within is not None and new_ids:
+                within(conn, result)
         return result
 
     def _payload(self, result: AppliedResult) -> str:

@@ -45,6 +45,8 @@ class Settings:
     # A batch is applied when it has this many events, or this long after its first one.
     batch_max: int = 5000
     batch_within_ms: int = 100
+    # Deals that occurred longer ago than this are recorded but not pushed as live news.
+    live_cutoff_hours: int = 24
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -72,7 +74,12 @@ class Settings:
             worker_group=env.get("SALESPULSE_WORKER_GROUP", default.worker_group),
             schema_prefix=_identifier(env, "SALESPULSE_SCHEMA_PREFIX", default.schema_prefix),
             batch_max=_positive_int(env, "SALESPULSE_BATCH_MAX", default.batch_max),
-            batch_within_ms=_positive_int(env, "SALESPULSE_BATCH_WITHIN_MS", default.batch_within_ms),
+            batch_within_ms=_positive_int(
+                env, "SALESPULSE_BATCH_WITHIN_MS", default.batch_within_ms
+            ),
+            live_cutoff_hours=_positive_int(
+                env, "SALESPULSE_LIVE_CUTOFF_HOURS", default.live_cutoff_hours
+            ),
         )
 
     @property
@@ -117,8 +124,10 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 def _identifier(env: Mapping[str, str], name: str, default: str) -> str:
     """A lower-case SQL identifier fragment (it becomes part of schema names)."""
     text = env.get(name, default)
-    if not text or not all(c.isascii() and (c.isalnum() or c == "_") for c in text) or (
-        text[0].isdigit()
+    if (
+        not text
+        or not all(c.isascii() and (c.isalnum() or c == "_") for c in text)
+        or (text[0].isdigit())
     ):
         raise SettingsError(f"{name}: {text!r} must be letters, digits and _ (not first a digit)")
     return text.lower()

@@ -70,8 +70,10 @@ def _check_amount(value: Decimal) -> Decimal:
     if value < 0:
         raise ValueError("must not be negative")
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -AMOUNT_SCALE and value != value.quantize(
-        Decimal(1).scaleb(-AMOUNT_SCALE)
+    if (
+        isinstance(exponent, int)
+        and exponent < -AMOUNT_SCALE
+        and value != value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))
     ):
         raise ValueError(f"has more than {AMOUNT_SCALE} decimal places")
     if abs(value) >= Decimal(10) ** (AMOUNT_PRECISION - AMOUNT_SCALE):

@@ -57,7 +57,9 @@ def parse_period(text: str) -> Period:
         if m := _MONTH.match(text):
             y, mo = int(m[1]), int(m[2])
             start = date(y, mo, 1)
-            return Period(start, start + timedelta(days=calendar.monthrange(y, mo)[1]), "month", text)
+            return Period(
+                start, start + timedelta(days=calendar.monthrange(y, mo)[1]), "month", text
+            )
         if m := _WEEK.match(text):
             y, w = int(m[1]), int(m[2])
             start = date.fromisocalendar(y, w, 1)

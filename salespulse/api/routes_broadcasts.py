@@ -144,7 +144,8 @@ class _Feed:
             return []
         with self.ctx.read_side() as view:
             outs = broadcast_outs(rows, view.model)
-        return [Frame(o.kind, o.model_dump_json(), o.seq) for o in outs]
+        live = {r.seq: r.payload.get("live", True) is not False for r in rows}
+        return [Frame(o.kind, o.model_dump_json(), o.seq, silent=not live[o.seq]) for o in outs]
 
     def snapshot(self) -> list[Frame]:
         now, tz = self.ctx.clock(), self.ctx.settings.zone

@@ -85,6 +85,9 @@ class Frame:
     event: str
     data: str
     id: int | None = None
+    # Recorded but not news (e.g. a deal from last month synced late): the stream moves its
+    # cursor past it without sending it.
+    silent: bool = False
 
 
 def encode(frame: Frame) -> str:
@@ -142,7 +145,8 @@ async def event_stream(
     while True:
         frames = await _blocking(feed.missed, cursor)
         for frame in frames:
-            yield encode(frame)
+            if not frame.silent:
+                yield encode(frame)
             cursor = frame.id if frame.id is not None else cursor
         if len(frames) >= feed.batch:
             continue  # still catching up

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import faust
@@ -12,6 +13,7 @@ from producers.topics import ensure_topics
 from salespulse.runtime import open_store
 from salespulse.settings import Settings
 from streams.agents.project import register
+from streams.announcer import Announcer
 from streams.app import create_app
 
 
@@ -34,7 +36,19 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(settings)
     events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes)
     dlq = app.topic(settings.dlq_topic, key_type=bytes, value_type=bytes)
-    register(app, events, dlq, store, settings.batch_max, settings.batch_within_ms / 1000)
+    broadcasts = app.topic(settings.broadcasts_topic, key_type=bytes, value_type=bytes)
+    announcer = Announcer(
+        settings.database_url,
+        store.schema,
+        settings.schema_prefix,
+        store.ctx.kpis,
+        settings.zone,
+        timedelta(hours=settings.live_cutoff_hours),
+    )
+    register(
+        app, events, dlq, broadcasts, store, announcer,
+        settings.batch_max, settings.batch_within_ms / 1000,
+    )  # fmt: skip
     logging.getLogger("salespulse").setLevel(args.loglevel.upper())
     print(
         f"worker: {settings.events_topic} -> {store.schema} "
@@ -45,5 +59,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         faust.Worker(app, loglevel=args.loglevel, quiet=True).execute_from_commandline()
     finally:
+        announcer.close()
         store.close()
     return 0

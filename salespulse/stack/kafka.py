@@ -75,7 +75,9 @@ class LocalKafka:
         if self.config.external_kafka:
             host, _, port = self.config.external_kafka.rpartition(":")
             healthy = port_answers(host or "127.0.0.1", int(port or 9092))
-            return KafkaStatus("external", self.config.external_kafka, None, Path("-"), healthy, True)
+            return KafkaStatus(
+                "external", self.config.external_kafka, None, Path("-"), healthy, True
+            )
         pid = read_pid(self.pid_file)
         alive = is_alive(pid)
         healthy = alive and self._accepts_requests()
@@ -120,7 +122,9 @@ class LocalKafka:
             if not wait_until(self._accepts_requests, START_TIMEOUT_S):
                 raise StackError(f"kafka (pid {pid}) runs but does not answer; see {self.home}")
             return f"kafka: already running at {self.config.kafka_bootstrap} (pid {pid})"
-        java = _require("java", "install a Java 17+ runtime, e.g. apt-get install openjdk-17-jre-headless")
+        java = _require(
+            "java", "install a Java 17+ runtime, e.g. apt-get install openjdk-17-jre-headless"
+        )
         ensure_port_free(self.config.host, self.config.kafka_port, "kafka", "SALESPULSE_KAFKA_PORT")
         ensure_port_free(
             self.config.host,

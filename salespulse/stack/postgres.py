@@ -111,8 +111,12 @@ class LocalPostgres:
         pid = read_pid(self.data_dir / "postmaster.pid")
         if is_alive(pid):
             if not wait_until(self._accepts_connections, START_TIMEOUT_S):
-                raise StackError(f"postgres (pid {pid}) runs but refuses connections; see {self.log_file}")
-            return f"postgres: already running at {self.config.host}:{self.config.pg_port} (pid {pid})"
+                raise StackError(
+                    f"postgres (pid {pid}) runs but refuses connections; see {self.log_file}"
+                )
+            return (
+                f"postgres: already running at {self.config.host}:{self.config.pg_port} (pid {pid})"
+            )
         ensure_port_free(self.config.host, self.config.pg_port, "postgres", "SALESPULSE_PG_PORT")
         self._init_once()
         options = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
@@ -122,7 +126,9 @@ class LocalPostgres:
              "-w", "-t", str(int(START_TIMEOUT_S)), "-o", options, "start"],
         )  # fmt: skip
         if result.returncode != 0:
-            raise StackError(f"postgres did not start: {result.stderr.strip()[-300:]}; see {self.log_file}")
+            raise StackError(
+                f"postgres did not start: {result.stderr.strip()[-300:]}; see {self.log_file}"
+            )
         if not wait_until(self._server_answers, START_TIMEOUT_S):
             raise StackError(f"postgres started but refuses connections; see {self.log_file}")
         self._create_database_once()

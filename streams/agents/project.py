@@ -8,7 +8,9 @@ from typing import Any, Protocol
 
 import faust
 
-from schemas.events import AnyEvent
+from projections.batch import AppliedResult, Record
+from projections.store import WithinBatch
+from streams.announcer import Announcer, topic_record
 from streams.batching import RawRecord, decode_batch
 
 log = logging.getLogger(__name__)
@@ -17,29 +19,33 @@ MAX_RETRY_DELAY_S = 10.0
 
 
 class BatchStore(Protocol):
-    def apply_batch(self, records: list[tuple[int, int, AnyEvent | None]]) -> Any: ...
+    def apply_batch(
+        self, records: list[Record], within: WithinBatch | None = None
+    ) -> AppliedResult: ...
 
 
 def register(
     app: faust.App,
     events_topic: faust.TopicT,
     dlq_topic: faust.TopicT,
+    broadcasts_topic: faust.TopicT,
     store: BatchStore,
+    announcer: Announcer | None,
     batch_max: int,
     batch_within_s: float,
-) -> faust.types.AgentT:
+) -> Any:
     """Attach the projecting agent to `app` (agents are defined per app: topics are config)."""
 
     @app.agent(events_topic, name="project_events")
     async def project_events(stream: faust.StreamT[bytes]) -> None:
+        # Announcements recorded before a crash but not yet copied to Kafka go out first.
+        await _relay(announcer, broadcasts_topic)
         # `within` bounds latency: a lone event is applied ~batch_within_s after it arrives.
-        async for events in stream.take_events(batch_max, within=batch_within_s):
+        # take_events (not take): the batch needs each record's partition and offset.
+        async for events in stream.take_events(batch_max, within=batch_within_s):  # type: ignore[attr-defined]
             batch = decode_batch(
-                RawRecord(
-                    e.message.topic, e.message.partition, e.message.offset,
-                    e.message.key, e.message.value,
-                )  # fmt: skip
-                for e in events
+                RawRecord(m.topic, m.partition, m.offset, m.key, m.value)
+                for m in (e.message for e in events)
             )
             for letter in batch.dead_letters:
                 log.warning(
@@ -47,21 +53,38 @@ def register(
                     letter.topic, letter.partition, letter.offset, letter.reason,
                 )  # fmt: skip
                 await dlq_topic.send(key=letter.key, value=letter.value, headers=letter.headers)
-            await _apply_until_done(store, batch.records)
+            result = await _apply_until_done(store, batch.records, announcer)
+            for failed in result.failed:
+                # Decoded but refused by the fold (e.g. a currency with no rate): its offset
+                # is recorded as applied, so the record itself goes to the dead letters.
+                log.warning("event %s refused by the fold: %s", failed.event_id, failed.error)
+            if result.deal_wins:
+                await _relay(announcer, broadcasts_topic)
 
     return project_events
 
 
 async def _apply_until_done(
-    store: BatchStore, records: list[tuple[int, int, AnyEvent | None]]
-) -> None:
+    store: BatchStore, records: list[Record], announcer: Announcer | None
+) -> AppliedResult:
     """Retry a failed batch with backoff: the store is idempotent, so retrying is always safe."""
     delay = 0.2
+    within = announcer.within if announcer else None
     while True:
         try:
-            await asyncio.to_thread(store.apply_batch, records)
-            return
+            return await asyncio.to_thread(store.apply_batch, records, within)
         except Exception:
-            log.exception("applying a batch of %d records failed; retrying in %.1fs", len(records), delay)
+            log.exception("applying %d records failed; retrying in %.1fs", len(records), delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_DELAY_S)
+
+
+async def _relay(announcer: Announcer | None, topic: faust.TopicT) -> None:
+    """Copy recorded announcements to the broadcasts topic, then mark them (the outbox)."""
+    if announcer is None:
+        return
+    while pending := await asyncio.to_thread(announcer.pending):
+        for broadcast in pending:
+            key, value = topic_record(broadcast)
+            await (await topic.send(key=key, value=value))
+        await asyncio.to_thread(announcer.relayed, pending)

@@ -66,7 +66,10 @@ def test_up_twice_status_down_leaves_nothing_behind(private_stack_env: dict[str,
     first = _cli(env, "up")
     assert first.returncode == 0, first.stderr
     assert "kafka 3.9.1: started at 127.0.0.1:" + env["SALESPULSE_KAFKA_PORT"] in first.stdout
-    assert "postgres" in first.stdout and "started at 127.0.0.1:" + env["SALESPULSE_PG_PORT"] in first.stdout
+    assert (
+        "postgres" in first.stdout
+        and "started at 127.0.0.1:" + env["SALESPULSE_PG_PORT"] in first.stdout
+    )
     status = _cli(env, "status")
     assert status.returncode == 0, status.stdout + status.stderr
     pids = _pids(status.stdout)

@@ -1,0 +1,77 @@
+"""The live worker's announcements: recorded in each batch's transaction, then relayed to Kafka."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+import psycopg
+
+from projections.announcements import announcements
+from projections.batch import AppliedResult
+from projections.broadcasts import (
+    Broadcast,
+    ensure_broadcasts,
+    insert_broadcasts,
+    mark_relayed,
+    unrelayed,
+)
+from projections.kpi import KpiDefinitions
+from projections.store_reads import PostgresReadModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Announcer:
+    """Turns newly applied deal wins into broadcasts; only the live worker has one (no replay)."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        projection_schema: str,
+        broadcasts_schema: str,
+        kpis: KpiDefinitions,
+        tz: tzinfo,
+        live_cutoff: timedelta,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.projection_schema = projection_schema
+        self.schema = broadcasts_schema
+        self.kpis, self.tz, self.live_cutoff, self.clock = kpis, tz, live_cutoff, clock
+        self._conn: psycopg.Connection[Any] = psycopg.connect(conninfo, autocommit=True)
+        ensure_broadcasts(self._conn, broadcasts_schema)
+
+    def within(self, conn: psycopg.Connection[Any], result: AppliedResult) -> None:
+        """apply_batch's in-transaction hook: record the batch's announcements atomically."""
+        if not result.deal_wins:
+            return
+        view = PostgresReadModel(conn, self.projection_schema)
+        items = announcements(
+            view, self.kpis, result.deal_wins, self.tz, self.clock(), self.live_cutoff
+        )
+        insert_broadcasts(conn, items, self.schema)
+
+    def pending(self) -> list[Broadcast]:
+        return unrelayed(self._conn, self.schema)
+
+    def relayed(self, broadcasts: list[Broadcast]) -> None:
+        mark_relayed(self._conn, self.schema, [b.seq for b in broadcasts])
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def topic_record(broadcast: Broadcast) -> tuple[bytes, bytes]:
+    """Key (the broadcast id) and JSON value of an announcement on the broadcasts topic."""
+    value = {
+        "seq": broadcast.seq,
+        "broadcast_id": broadcast.broadcast_id,
+        "kind": broadcast.kind,
+        "occurred_at": broadcast.occurred_at.isoformat(),
+        "payload": broadcast.payload,
+    }
+    return broadcast.broadcast_id.encode(), json.dumps(value, separators=(",", ":")).encode()
