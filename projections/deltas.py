@@ -66,6 +66,9 @@ class TargetDelta(NamedTuple):
     value: Decimal
     at: datetime
     event_id: UUID
+    decomposition_id: UUID | None = None  # the split that produced it
+    set_by: str | None = None
+    override: bool = False  # set by an admin over a lock
 
 
 class TargetLockDelta(NamedTuple):
@@ -75,6 +78,7 @@ class TargetLockDelta(NamedTuple):
     period: str
     at: datetime
     event_id: UUID
+    set_by: str | None = None
 
 
 class OpportunityInfo(NamedTuple):

@@ -148,11 +148,24 @@ def _rep_left(e: RepLeft, ctx: FoldContext, day: date) -> list[Delta]:
 
 def _target_set(e: TargetSet, ctx: FoldContext, day: date) -> list[Delta]:
     d = e.data
-    return [TargetDelta(d.scope, d.metric, d.period, d.value, e.occurred_at, e.event_id)]
+    return [
+        TargetDelta(
+            d.scope,
+            d.metric,
+            d.period,
+            d.value,
+            e.occurred_at,
+            e.event_id,
+            d.decomposition_id,
+            d.set_by,
+            d.override,
+        )
+    ]
 
 
 def _targets_locked(e: TargetsLocked, ctx: FoldContext, day: date) -> list[Delta]:
-    return [TargetLockDelta(e.data.scope, e.data.period, e.occurred_at, e.event_id)]
+    d = e.data
+    return [TargetLockDelta(d.scope, d.period, e.occurred_at, e.event_id, d.set_by)]
 
 
 def _lead_created(e: LeadCreated, ctx: FoldContext, day: date) -> list[Delta]:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Literal
 
+from projections.allocation import allocations
 from projections.clock import as_of_day, elapsed_days, period_end_instant, through
 from projections.kpi import ForecastMethod, KpiDefinitions
 from projections.numbers import q, ratio
@@ -35,6 +36,8 @@ class GoalLine:
     day itself. forecast: "pipeline" metrics add open deals expected to close in the period
     weighted by stage probability; "run_rate" metrics extrapolate actual linearly.
     in_healthy_band compares completion (actual / target) with 80-120 %.
+    allocated / unallocated (org children) and allocated_over_time / unallocated_over_time
+    (child periods) are defined in projections/allocation.py; None where there are no children.
     """
 
     metric: str
@@ -49,6 +52,10 @@ class GoalLine:
     forecast_method: ForecastMethod
     forecast_completion: Decimal | None
     in_healthy_band: bool | None
+    allocated: Decimal | None = None
+    unallocated: Decimal | None = None
+    allocated_over_time: Decimal | None = None
+    unallocated_over_time: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ def goal_progress(
     targets = {t.metric: t.value for t in rm.targets(scope=str(scope), period=period.text)}
     known = [m for m in targets if m in kpis.metrics]
     actual_of = actuals(rm, known, scope, period, last_day)
+    allocation_of = allocations(rm, scope, period, {m: targets[m] for m in known})
     deals = []
     if any(kpis.metrics[m].forecast == "pipeline" for m in known) and last_day < period.end:
         at = min(as_of, period_end_instant(period, tz))
@@ -132,6 +140,7 @@ def goal_progress(
         elif definition.forecast == "run_rate":
             forecast = q(actual * period.days / elapsed) if elapsed else actual
         completion = ratio(actual, target)
+        allocation = allocation_of[metric]
         lines.append(
             GoalLine(
                 metric=metric,
@@ -146,6 +155,10 @@ def goal_progress(
                 forecast_method=definition.forecast,
                 forecast_completion=None if forecast is None else ratio(forecast, target),
                 in_healthy_band=in_band(completion),
+                allocated=allocation.allocated,
+                unallocated=allocation.unallocated,
+                allocated_over_time=allocation.allocated_over_time,
+                unallocated_over_time=allocation.unallocated_over_time,
             )
         )
     return GoalReport(

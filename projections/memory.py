@@ -151,7 +151,7 @@ class InMemoryProjection:
         self, scope: str | None = None, period: str | None = None, metric: str | None = None
     ) -> list[Target]:
         return [
-            Target(t.scope, t.metric, t.period, t.value, t.at, t.event_id)
+            Target(*t)
             for key, t in sorted(self.state.targets.items())
             if (scope is None or t.scope == scope)
             and (period is None or t.period == period)
@@ -165,13 +165,17 @@ class InMemoryProjection:
             if (t.scope, t.metric, t.period) == (scope, metric, period)
         ]
         rows.sort(key=lambda t: (t.at, t.event_id))
-        return [Target(t.scope, t.metric, t.period, t.value, t.at, t.event_id) for t in rows]
+        return [Target(*t) for t in rows]
+
+    def decomposition_targets(self, decomposition_id: UUID) -> list[Target]:
+        rows = [
+            t for t in self.state.target_history.values() if t.decomposition_id == decomposition_id
+        ]
+        rows.sort(key=lambda t: (t.at, t.event_id))
+        return [Target(*t) for t in rows]
 
     def target_locks(self) -> list[TargetLock]:
-        return [
-            TargetLock(x.scope, x.period, x.at, x.event_id)
-            for _, x in sorted(self.state.locks.items())
-        ]
+        return [TargetLock(*x) for _, x in sorted(self.state.locks.items())]
 
     def opportunities(self, rep_ids: Sequence[str] | None = None) -> list[Opportunity]:
         wanted = None if rep_ids is None else set(rep_ids)

@@ -80,7 +80,7 @@ class ActivityTotal:
 
 @dataclass(frozen=True)
 class Target:
-    """A target value set by a TargetSet event."""
+    """A target value set by a TargetSet event, with its lineage (TargetSet v2 fields)."""
 
     scope: str
     metric: str
@@ -88,16 +88,20 @@ class Target:
     value: Decimal
     at: datetime
     event_id: UUID
+    decomposition_id: UUID | None = None  # the split that produced it; None if set by hand
+    set_by: str | None = None
+    override: bool = False  # set by an admin over a TargetsLocked lock
 
 
 @dataclass(frozen=True)
 class TargetLock:
-    """Targets of a scope and period locked against revision."""
+    """Targets of a scope (and its subtree) and period locked against revision."""
 
     scope: str
     period: str
     at: datetime
     event_id: UUID
+    set_by: str | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -174,7 +178,13 @@ class ReadModel(Protocol):
         """Every TargetSet for one target, oldest first by (at, event_id)."""
         ...
 
-    def target_locks(self) -> list[TargetLock]: ...
+    def decomposition_targets(self, decomposition_id: UUID) -> list[Target]:
+        """Every TargetSet a split published (any scope, metric, period), by (at, event_id)."""
+        ...
+
+    def target_locks(self) -> list[TargetLock]:
+        """The first lock of each (scope, period), sorted by (scope, period)."""
+        ...
 
     def opportunities(self, rep_ids: Sequence[str] | None = None) -> list[Opportunity]:
         """Deals owned by the reps (all if None), sorted by opportunity_id."""

@@ -29,6 +29,12 @@ WHERE version = %s AND status <> 'active'
 """
 
 
+_MARK_READY = """
+UPDATE {r}.projection_versions SET status = 'ready' WHERE version = %s AND status = 'building'
+"""
+_RETIRE = "UPDATE {r}.projection_versions SET status = 'retired' WHERE version = %s"
+
+
 class VersionConflict(RuntimeError):
     """A version number reused with different KPI definitions, or an unknown version."""
 
@@ -100,6 +106,34 @@ def register_version(
             f"(schema {info.schema_name}); give the revised file a new version number"
         )
     return info
+
+
+def mark_ready(
+    conn: psycopg.Connection[Any], version: int, registry_schema: str = "public"
+) -> None:
+    """A building version has caught up with the log: live workers now keep it current."""
+    conn.execute(_stmt(_MARK_READY, registry_schema), (version,))
+    conn.execute("SELECT pg_notify(%s, %s)", (VERSIONS_CHANNEL, str(version)))
+
+
+def retire_version(
+    conn: psycopg.Connection[Any], version: int, registry_schema: str = "public"
+) -> str:
+    """Retire a version that is not active and drop its tables; returns the dropped schema."""
+    with conn.transaction():
+        info = next((v for v in list_versions(conn, registry_schema) if v.version == version), None)
+        if info is None:
+            raise VersionConflict(f"projection version {version} is not registered")
+        if info.status == "active":
+            raise VersionConflict(
+                f"projection version {version} is active: activate another one first"
+            )
+        conn.execute(_stmt(_RETIRE, registry_schema), (version,))
+        conn.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(info.schema_name))
+        )
+        conn.execute("SELECT pg_notify(%s, %s)", (VERSIONS_CHANNEL, str(version)))
+    return info.schema_name
 
 
 def activate_version(

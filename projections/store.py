@@ -82,6 +82,7 @@ class PostgresProjectionStore(PostgresReadModel):
         self.conninfo = conninfo
         self.ctx = ctx
         self.registry_schema = registry_schema
+        self._upgraded = False
 
     @property
     def channel(self) -> str:
@@ -106,31 +107,33 @@ class PostgresProjectionStore(PostgresReadModel):
         """
         conn = self._write
         with conn.transaction():
-            # Two workers starting together must not both run the DDL.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('salespulse.migrate'))")
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
-            )
-            conn.execute(self.stmt(_MIGRATIONS_TABLE))
-            done = {r[0] for r in conn.execute(self.stmt("SELECT name FROM {s}.schema_migrations"))}
-            files = resources.files("projections").joinpath("sql")
-            for f in sorted(files.iterdir(), key=lambda f: f.name):
-                if (
-                    f.name.startswith("projection_")
-                    and f.name.endswith(".sql")
-                    and f.name not in done
-                ):
-                    ddl = sql.SQL(f.read_text(encoding="utf-8"))
-                    conn.execute(ddl.format(schema=sql.Identifier(self.schema)))
-                    conn.execute(
-                        self.stmt("INSERT INTO {s}.schema_migrations VALUES (%s)"), (f.name,)
-                    )
+            self._run_migrations(conn)
             ensure_registry(conn, self.registry_schema)
             version = self.ctx.kpis.version
             register_version(conn, version, self.schema, self.ctx.kpis.source, self.registry_schema)
         if activate_if_none and active_version(conn, self.registry_schema) is None:
             activate_version(conn, version, self.registry_schema)
         conn.commit()
+
+    def upgrade(self) -> None:
+        """Apply this schema's pending projection migrations (e.g. projection_002) in place."""
+        with self._write.transaction():
+            self._run_migrations(self._write)
+        self._upgraded = True
+
+    def _run_migrations(self, conn: psycopg.Connection[Any]) -> None:
+        # Two workers starting together must not both run the DDL.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('salespulse.migrate'))")
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+        conn.execute(self.stmt(_MIGRATIONS_TABLE))
+        done = {r[0] for r in conn.execute(self.stmt("SELECT name FROM {s}.schema_migrations"))}
+        files = resources.files("projections").joinpath("sql")
+        for f in sorted(files.iterdir(), key=lambda f: f.name):
+            if f.name.startswith("projection_") and f.name.endswith(".sql") and f.name not in done:
+                ddl = sql.SQL(f.read_text(encoding="utf-8"))
+                conn.execute(ddl.format(schema=sql.Identifier(self.schema)))
+                conn.execute(self.stmt("INSERT INTO {s}.schema_migrations VALUES (%s)"), (f.name,))
+        self._upgraded = True
 
     def offsets(self) -> dict[int, int]:
         """The recorded offset per partition (the next record to read is offset + 1)."""
@@ -151,6 +154,11 @@ class PostgresProjectionStore(PostgresReadModel):
         """
         if not records:
             return AppliedResult()
+        if not self._upgraded:
+            # A worker of a newer release writing into a schema an older one created (the
+            # live workers open existing versions without migrate()): add the new columns
+            # first, once per store.
+            self.upgrade()
         with _gc_paused():
             return self._apply_optimistically(records, within)
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
@@ -91,6 +92,9 @@ class PostgresReadModel:
 
     def target_history(self, scope: str, metric: str, period: str) -> list[Target]:
         return [Target(*r) for r in self._rows(q.SELECT_TARGET_HISTORY, (scope, metric, period))]
+
+    def decomposition_targets(self, decomposition_id: UUID) -> list[Target]:
+        return [Target(*r) for r in self._rows(q.SELECT_DECOMPOSITION, (decomposition_id,))]
 
     def target_locks(self) -> list[TargetLock]:
         return [TargetLock(*r) for r in self._rows(q.SELECT_LOCKS)]

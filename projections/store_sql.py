@@ -47,24 +47,27 @@ INSERT INTO {s}.rep_memberships (rep_id, event_id, at, day, unit_id, name)
 SELECT * FROM unnest(%b::text[], %b::uuid[], %b::timestamptz[], %b::date[], %b::text[], %b::text[])
 ON CONFLICT DO NOTHING
 """
-UPSERT_TARGETS = """
-INSERT INTO {s}.targets AS t (scope, metric, period, value, at, event_id)
+_TARGET_COLUMNS = "scope, metric, period, value, at, event_id, decomposition_id, set_by, override"
+_TARGET_ARRAYS = """
 SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::timestamptz[],
-                     %b::uuid[])
+                     %b::uuid[], %b::uuid[], %b::text[], %b::boolean[])"""
+UPSERT_TARGETS = f"""
+INSERT INTO {{s}}.targets AS t ({_TARGET_COLUMNS}){_TARGET_ARRAYS}
 ON CONFLICT (scope, metric, period) DO UPDATE
-SET value = EXCLUDED.value, at = EXCLUDED.at, event_id = EXCLUDED.event_id
+SET value = EXCLUDED.value, at = EXCLUDED.at, event_id = EXCLUDED.event_id,
+    decomposition_id = EXCLUDED.decomposition_id, set_by = EXCLUDED.set_by,
+    override = EXCLUDED.override
 WHERE (EXCLUDED.at, EXCLUDED.event_id) > (t.at, t.event_id)
 """
-INSERT_TARGET_HISTORY = """
-INSERT INTO {s}.target_history (scope, metric, period, value, at, event_id)
-SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::timestamptz[],
-                     %b::uuid[])
+INSERT_TARGET_HISTORY = f"""
+INSERT INTO {{s}}.target_history ({_TARGET_COLUMNS}){_TARGET_ARRAYS}
 ON CONFLICT DO NOTHING
 """
 UPSERT_LOCKS = """
-INSERT INTO {s}.target_locks AS l (scope, period, at, event_id)
-SELECT * FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::uuid[])
-ON CONFLICT (scope, period) DO UPDATE SET at = EXCLUDED.at, event_id = EXCLUDED.event_id
+INSERT INTO {s}.target_locks AS l (scope, period, at, event_id, set_by)
+SELECT * FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::uuid[], %b::text[])
+ON CONFLICT (scope, period) DO UPDATE
+SET at = EXCLUDED.at, event_id = EXCLUDED.event_id, set_by = EXCLUDED.set_by
 WHERE (EXCLUDED.at, EXCLUDED.event_id) < (l.at, l.event_id)
 """
 INSERT_STAGES = """
@@ -160,18 +163,24 @@ FROM {{s}}.activity_daily a JOIN {SPANS}
   ON a.rep_id = iv.rep_id AND a.day >= iv.d0 AND a.day < iv.d1
 GROUP BY a.rep_id, a.kind, a.subkind ORDER BY a.rep_id, a.kind, a.subkind
 """
-SELECT_TARGETS = """
-SELECT scope, metric, period, value, at, event_id FROM {s}.targets
+SELECT_TARGETS = f"""
+SELECT {_TARGET_COLUMNS} FROM {{s}}.targets
 WHERE (%(scope)s::text IS NULL OR scope = %(scope)s)
   AND (%(period)s::text IS NULL OR period = %(period)s)
   AND (%(metric)s::text IS NULL OR metric = %(metric)s)
 ORDER BY scope, metric, period
 """
-SELECT_TARGET_HISTORY = """
-SELECT scope, metric, period, value, at, event_id FROM {s}.target_history
+SELECT_TARGET_HISTORY = f"""
+SELECT {_TARGET_COLUMNS} FROM {{s}}.target_history
 WHERE scope = %s AND metric = %s AND period = %s ORDER BY at, event_id
 """
-SELECT_LOCKS = "SELECT scope, period, at, event_id FROM {s}.target_locks ORDER BY scope, period"
+SELECT_DECOMPOSITION = f"""
+SELECT {_TARGET_COLUMNS} FROM {{s}}.target_history
+WHERE decomposition_id = %s ORDER BY at, event_id
+"""
+SELECT_LOCKS = """
+SELECT scope, period, at, event_id, set_by FROM {s}.target_locks ORDER BY scope, period
+"""
 SELECT_OPPORTUNITIES = f"""
 SELECT {", ".join(OPPORTUNITY_COLUMNS)} FROM {{s}}.opportunities
 WHERE %(reps)s::text[] IS NULL OR rep_id = ANY(%(reps)s::text[])

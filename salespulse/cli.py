@@ -16,6 +16,9 @@ COMMANDS = (
     "worker",
     "wait_idle",
     "targets",
+    "demo",
+    "replay",
+    "kpi_versions",
     "api",
 )
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+
 from projections.context import FoldContext
 from projections.kpi import KpiDefinitions, default_kpis, load_kpis
-from projections.registry import schema_for
+from psycopg import sql
+
+from projections.registry import active_version, ensure_registry, list_versions, schema_for
 from projections.store import PostgresProjectionStore
 from salespulse.settings import Settings
 
@@ -34,3 +38,33 @@ def open_store(
     if migrate:
         store.migrate()
     return store
+
+
+def ensure_active_version(settings: Settings, kpis_file: Path | None = None) -> None:
+    """On a fresh database, create and activate the first version (default: version 1).
+
+    With a version already active nothing happens: a revised definition becomes active only
+    through a replay and a switch, never because a worker started with another file.
+    """
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('salespulse.migrate'))")
+            ensure_registry(conn, settings.schema_prefix)
+        if active_version(conn, settings.schema_prefix) is not None:
+            return
+    open_store(settings, kpis_file).close()
+
+
+def live_offsets(settings: Settings) -> dict[int, dict[int, int]]:
+    """Per live version (active or ready), the last applied offset per partition."""
+    out: dict[int, dict[int, int]] = {}
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        for v in list_versions(conn, settings.schema_prefix):
+            if v.status in ("active", "ready"):
+                rows = conn.execute(
+                    sql.SQL('SELECT partition, "offset" FROM {}.applied_offsets').format(
+                        sql.Identifier(v.schema_name)
+                    )
+                ).fetchall()
+                out[v.version] = dict(rows)
+    return out

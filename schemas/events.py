@@ -101,10 +101,15 @@ class _ScopedPeriod(_Data):
 class TargetSetData(_ScopedPeriod):
     metric: Id
     value: Money
+    # Since TargetSet v2: the split that produced it, who set it, and whether an admin set it
+    # over a TargetsLocked lock (the edge refuses a locked target without it).
+    decomposition_id: UUID | None = None
+    set_by: Annotated[str, Field(max_length=200)] | None = None
+    override: bool = False
 
 
 class TargetsLockedData(_ScopedPeriod):
-    pass
+    set_by: Annotated[str, Field(max_length=200)] | None = None  # since TargetsLocked v2
 
 
 class LeadCreatedData(_Data):

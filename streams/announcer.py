@@ -19,6 +19,7 @@ from projections.broadcasts import (
     unrelayed,
 )
 from projections.kpi import KpiDefinitions
+from projections.store import WithinBatch
 from projections.store_reads import PostgresReadModel
 
 
@@ -32,28 +33,29 @@ class Announcer:
     def __init__(
         self,
         conninfo: str,
-        projection_schema: str,
         broadcasts_schema: str,
-        kpis: KpiDefinitions,
         tz: tzinfo,
         live_cutoff: timedelta,
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        self.projection_schema = projection_schema
         self.schema = broadcasts_schema
-        self.kpis, self.tz, self.live_cutoff, self.clock = kpis, tz, live_cutoff, clock
+        self.tz, self.live_cutoff, self.clock = tz, live_cutoff, clock
         self._conn: psycopg.Connection[Any] = psycopg.connect(conninfo, autocommit=True)
         ensure_broadcasts(self._conn, broadcasts_schema)
 
-    def within(self, conn: psycopg.Connection[Any], result: AppliedResult) -> None:
-        """apply_batch's in-transaction hook: record the batch's announcements atomically."""
-        if not result.deal_wins:
-            return
-        view = PostgresReadModel(conn, self.projection_schema)
-        items = announcements(
-            view, self.kpis, result.deal_wins, self.tz, self.clock(), self.live_cutoff
-        )
-        insert_broadcasts(conn, items, self.schema)
+    def hook(self, projection_schema: str, kpis: KpiDefinitions) -> WithinBatch:
+        """apply_batch's in-transaction hook for the active version: record announcements."""
+
+        def within(conn: psycopg.Connection[Any], result: AppliedResult) -> None:
+            if not result.deal_wins:
+                return
+            view = PostgresReadModel(conn, projection_schema)
+            items = announcements(
+                view, kpis, result.deal_wins, self.tz, self.clock(), self.live_cutoff
+            )
+            insert_broadcasts(conn, items, self.schema)
+
+        return within
 
     def pending(self) -> list[Broadcast]:
         return unrelayed(self._conn, self.schema)

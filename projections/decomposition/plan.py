@@ -6,8 +6,10 @@ event_ids and the store counts them once; a different request (other value, weig
 children, ...) gets a new decomposition_id and new events, which replace the old targets as
 later TargetSets do. To re-issue an identical split on purpose, give a new decomposition_id.
 
-Until TargetSet carries lineage fields (a schema change for the lead), the decomposition_id
-travels in the envelope's `source`: "targets-split/<decomposition_id>".
+Lineage: each event carries the decomposition_id in `data.decomposition_id` (TargetSet v2),
+which is what the projections record and the idempotence check looks up. The envelope's
+`source` still names the producer as "targets-split/<decomposition_id>", for readers of the
+raw log.
 """
 
 from __future__ import annotations
@@ -60,10 +62,11 @@ class Plan:
     def total(self) -> Decimal:
         return sum((a.value for a in self.allocations), Decimal(0))
 
-    def events(self, at: datetime) -> list[dict[str, Any]]:
+    def events(self, at: datetime, set_by: str | None = None) -> list[dict[str, Any]]:
         """The children's TargetSet events in JSON form (DESIGN.md Part B), in child order."""
         if at.tzinfo is None or at.utcoffset() is None:
             raise DecompositionError("the events' occurred_at needs a time zone offset")
+        who = {"set_by": set_by} if set_by else {}
         return [
             {
                 "event_id": str(child_event_id(self.decomposition_id, a.scope, a.period)),
@@ -75,6 +78,8 @@ class Plan:
                     "metric": self.request.metric,
                     "period": a.period,
                     "value": str(a.value),
+                    "decomposition_id": str(self.decomposition_id),
+                    **who,
                 },
             }
             for a in self.allocations

@@ -57,6 +57,13 @@ class GoalLineOut(Out):
     forecast_method: str
     forecast_completion: Amount | None
     in_healthy_band: bool | None
+    # Sum of the direct org children's targets (same period) and target minus it; None
+    # without org children (projections/allocation.py). Negative unallocated: over-allocated.
+    allocated: Amount | None
+    unallocated: Amount | None
+    # The same over the child periods (quarters of a year, ...); None if not split over time.
+    allocated_over_time: Amount | None
+    unallocated_over_time: Amount | None
 
 
 class GoalsOut(Out):

@@ -7,9 +7,17 @@ import sys
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import TextIO
 
-from producers.ingest import Rejection, iter_lines
+from producers.ingest import FieldError, Rejection, Validator
 from producers.publisher import EventPublisher, PublishError
+from projections.locks import Refusal, TargetGuard
+from salespulse.projection_reads import (
+    LazyProjections,
+    ProjectionsUnavailable,
+    cli_guard,
+    cli_user,
+)
 from salespulse.settings import Settings, SettingsError
+from schemas.events import AnyEvent
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,12 +26,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="publish JSON-lines events (FILE, or - for stdin)",
         description="Validate each line as an event (DESIGN.md Part B), print one error line "
         "per problem as 'line N: field: reason', publish every valid line to the events "
-        "topic (created on first use), then print 'published N, rejected M'. Exit status 1 "
-        "when any line was rejected, 2 when the file or Kafka could not be used.",
+        "topic (created on first use), then print 'published N, rejected M'. A TargetSet "
+        "for targets under a TargetsLocked lock (on the scope, a unit above it or the "
+        "company, same period) is rejected naming the lock, unless --override-locks. "
+        "Exit status 1 when any line was rejected, 2 when the file, Kafka or (for targets) "
+        "PostgreSQL could not be used.",
     )
     parser.add_argument("file", metavar="FILE", help="a JSON-lines file, or - for stdin")
     parser.add_argument(
         "--topic", help="the topic to publish to (default: SALESPULSE_EVENTS_TOPIC)"
+    )
+    parser.add_argument(
+        "--override-locks",
+        action="store_true",
+        help="admin: accept TargetSets for locked targets (recorded as overrides)",
+    )
+    parser.add_argument(
+        "--set-by", help="who sets the targets and locks (default: cli:<login name>)"
     )
     parser.set_defaults(run=run)
 
@@ -35,11 +54,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"salespulse produce: {exc}", file=sys.stderr)
         return 2
     published = rejected = 0
+    # Locks are read from the projections at the first target event, not before: a file
+    # without targets needs no database.
+    projections = LazyProjections(settings)
+    guard = cli_guard(projections, set_by=args.set_by or cli_user(), override=args.override_locks)
+    validator = Validator(settings)
     try:
         with ExitStack() as stack:
+            stack.callback(projections.close)
             lines = stack.enter_context(_open(args.file))
             publisher: EventPublisher | None = None
-            for outcome in iter_lines(lines, settings):
+            for index, text in enumerate(lines):
+                if not text.strip():
+                    continue  # blank lines are skipped but counted for line numbers
+                outcome = _check(validator, guard, text, index)
                 if isinstance(outcome, Rejection):
                     rejected += 1
                     for message in outcome.messages():
@@ -56,13 +84,26 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"salespulse produce: {exc}", file=sys.stderr)
         return 2
-    except PublishError as exc:
+    except (PublishError, ProjectionsUnavailable) as exc:
         # Some events may have reached the log; producing the file again is safe, since
-        # consumers count an event_id once.
+        # consumers count an event_id once. Without the projections no lock can be checked,
+        # so targets are not published blind.
         print(f"salespulse produce: {exc}", file=sys.stderr)
         return 2
     print(f"published {published}, rejected {rejected}")
     return 1 if rejected else 0
+
+
+def _check(validator: Validator, guard: TargetGuard, text: str, index: int) -> AnyEvent | Rejection:
+    """Validate one line, then apply the target lock rule (projections/locks.py) to it."""
+    outcome = validator.check_line(text, index)
+    if isinstance(outcome, Rejection):
+        return outcome
+    checked = guard.check(outcome)
+    if isinstance(checked, Refusal):
+        error = FieldError(checked.field, checked.reason)
+        return Rejection(index, index + 1, str(outcome.event_id), (error,))
+    return checked
 
 
 def _open(path: str) -> AbstractContextManager[TextIO]:

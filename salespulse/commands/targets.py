@@ -1,35 +1,36 @@
-"""`salespulse targets split`: decompose a target across time or down the org into TargetSets."""
+"""`salespulse targets split`: decompose a target across time or down the org into TargetSets.
+
+Exit status: 0 published (or nothing new to publish, or --preview); 1 refused because a
+target lock covers a child (nothing published); 2 bad arguments, or Kafka / PostgreSQL
+unusable.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, TypeVar
+from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from projections.decomposition import DecompositionError, Plan, Presence, SplitRequest, decompose
+from projections.decomposition import DecompositionError, Plan, decompose
+from projections.decomposition.publish import prepare
 from projections.decomposition.request import TIME_INTO
-from projections.decomposition.rounding import Quantity
-from projections.decomposition.source import org_children, reference_shares
-from projections.kpi import KpiDefinitions, KpiError, default_kpis, load_kpis
-from projections.readmodel import ReadModel
+from projections.kpi import KpiError
+from salespulse.commands.targets_request import UsageError, build_request, parse, render_table
+from salespulse.projection_reads import (
+    CLI_OVERRIDE_HINT,
+    LazyProjections,
+    ProjectionsUnavailable,
+    cli_user,
+)
 from salespulse.settings import Settings, SettingsError
-from schemas.periods import PeriodError, parse_period
+from schemas.periods import PeriodError
 
 _PROG = "salespulse targets split"
-_WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
-T = TypeVar("T")
-
-
-class UsageError(ValueError):
-    """Arguments that cannot make a request; exit status 2 with this message."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,12 +44,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "down the organisation (child units, reps). Children add up to the parent exactly "
         "(largest remainder, ties to the later child); with --prorate, what late joiners do "
         "not get stays unallocated at the parent. The same request always yields the same "
-        "decomposition_id and event_ids, so publishing it twice counts once.",
+        "decomposition_id and event_ids: events of it already projected are not published again. "
+        "Exit status 1 when a target lock covers a child (nothing is published).",
     )
     split.add_argument("--scope", required=True, help="company, unit:<id> or rep:<id>")
     split.add_argument("--metric", required=True, help="a KPI metric, e.g. revenue")
     split.add_argument("--period", required=True, help="2026, 2026-Q4, 2026-11, 2026-W45, ...")
-    split.add_argument("--value", required=True, help="the parent target, e.g. 1000000")
+    split.add_argument(
+        "--value", help="the parent target, e.g. 1000000 (default: its current target)"
+    )
     split.add_argument("--into", required=True, choices=[*TIME_INTO, "children", "reps"])
     split.add_argument(
         "--by", default="even", choices=["even", "weights", "days", "working-days", "share"]
@@ -68,6 +72,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     split.add_argument("--decomposition-id", type=UUID, help="default: derived from the request")
     split.add_argument("--at", help="occurred_at of the events, RFC 3339 (default: now)")
     split.add_argument("--preview", action="store_true", help="print the split, publish nothing")
+    split.add_argument("--set-by", help="who sets the targets (default: cli:<login name>)")
+    split.add_argument(
+        "--override-locks",
+        action="store_true",
+        help="admin: publish children whose targets are locked (recorded as overrides)",
+    )
     split.add_argument("--json", action="store_true", help="print TargetSet events as JSON lines")
     split.set_defaults(run=run)
 
@@ -75,18 +85,32 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
-        request = build_request(args, settings, _open_read_model(settings))
+    except SettingsError as exc:
+        print(f"{_PROG}: {exc}", file=sys.stderr)
+        return 2
+    # Opened only if something must be read: a preview with explicit children needs no database.
+    projections = LazyProjections(settings)
+    try:
+        return _run(args, settings, projections)
+    finally:
+        projections.close()
+
+
+def _run(args: argparse.Namespace, settings: Settings, projections: LazyProjections) -> int:
+    set_by = args.set_by or cli_user()
+    try:
+        request = build_request(args, settings, projections)
         plan = decompose(request)
-        at = _parse(args.at, datetime.fromisoformat, "--at") if args.at else None
+        at = parse(args.at, datetime.fromisoformat, "--at") if args.at else None
         at = at or datetime.now(ZoneInfo(settings.tz))
-        events = plan.events(at)
+        events = plan.events(at, set_by)
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"]) or "request"
             message = str(error["msg"]).removeprefix("Value error, ")
             print(f"{_PROG}: {where}: {message}", file=sys.stderr)
         return 2
-    except (UsageError, DecompositionError, SettingsError, KpiError, PeriodError) as exc:
+    except (UsageError, DecompositionError, KpiError, PeriodError) as exc:
         print(f"{_PROG}: {exc}", file=sys.stderr)
         return 2
     for warning in plan.warnings:
@@ -98,166 +122,41 @@ def run(args: argparse.Namespace) -> int:
         print(render_table(plan))
     if args.preview:
         return 0
-    return _publish(events, settings)
+    return _publish(plan, at, set_by, args.override_locks, settings, projections)
 
 
-def _publish(events: list[dict[str, Any]], settings: Settings) -> int:
+def _publish(
+    plan: Plan,
+    at: datetime,
+    set_by: str,
+    override: bool,
+    settings: Settings,
+    projections: LazyProjections,
+) -> int:
+    """Publish what is new of the plan, unless a lock refuses a child (module docstring)."""
+    try:
+        publication = prepare(
+            plan, at, projections(), set_by=set_by, override=override, hint=CLI_OVERRIDE_HINT
+        )
+    except ProjectionsUnavailable as exc:
+        print(f"{_PROG}: cannot check target locks and earlier splits: {exc}", file=sys.stderr)
+        return 2
+    for refusal in publication.refusals:
+        print(f"{_PROG}: {refusal.reason}", file=sys.stderr)
+    print(publication.summary(), file=sys.stderr)
+    if publication.refusals:
+        return 1
+    if not publication.new:
+        return 0
     # Imported here: a preview must work without Kafka clients or a reachable broker.
     from producers.publisher import EventPublisher, PublishError
-    from schemas.events import parse_event
 
     try:
         with EventPublisher(settings, source="targets-split") as publisher:
-            publisher.publish_many(parse_event(e) for e in events)
+            publisher.publish_many(publication.new)
     except PublishError as exc:
         # Publishing again is safe: the event_ids are deterministic and counted once.
         print(f"{_PROG}: {exc}", file=sys.stderr)
         return 2
-    print(f"published {len(events)} TargetSet event(s)", file=sys.stderr)
+    print(f"published {len(publication.new)} TargetSet event(s)", file=sys.stderr)
     return 0
-
-
-def _open_read_model(settings: Settings) -> ReadModel | None:
-    """The projections' read model, for the org tree and reference actuals; None if absent."""
-    # projections/store.py (the PostgreSQL read model) is not there yet: until it is, splits
-    # down the organisation take --children, --shares, --joined and --left explicitly.
-    return None
-
-
-def build_request(
-    args: argparse.Namespace, settings: Settings, read_model: ReadModel | None
-) -> SplitRequest:
-    """The SplitRequest the arguments describe, reading the org from the read model if given."""
-    org = args.into in ("children", "reps")
-    if not org and (args.children or args.shares or args.prorate or args.joined or args.left):
-        raise UsageError(
-            "--children, --shares, --prorate, --joined and --left need --into children or reps"
-        )
-    children = [_as_scope(c, args.into) for c in _items(args.children)]
-    presence = _presence(args) if org else {}
-    if org and not children:
-        if read_model is None:
-            raise UsageError(
-                f"--children is required for --into {args.into}: the org tree "
-                "cannot be read from the projections store yet"
-            )
-        children, found = org_children(read_model, args.scope, args.into, parse_period(args.period))
-        presence = {**(found if args.prorate else {}), **presence}
-    shares = {_as_scope(k, args.into): v for k, v in _pairs(args.shares, Decimal).items()}
-    if org and args.by == "share" and not shares:
-        shares = _reference_shares(args, children, read_model)
-    return SplitRequest(
-        scope=args.scope,
-        metric=args.metric,
-        period=args.period,
-        value=args.value,
-        into=args.into,
-        by=args.by,
-        children=tuple(children),
-        weights=tuple(_items(args.weights)),
-        shares=shares,
-        reference_period=args.reference_period,
-        holidays=tuple(_parse(h, date.fromisoformat, "--holidays") for h in _items(args.holidays)),
-        weekend=tuple(_weekday(d) for d in _items(args.weekend)),
-        prorate=args.prorate,
-        presence=presence,
-        quantity=args.quantity or _quantity(args.metric, args.kpis),
-        currency=(args.currency or settings.base_currency).upper(),
-        decomposition_id=args.decomposition_id,
-    )
-
-
-def _reference_shares(
-    args: argparse.Namespace, children: Sequence[str], read_model: ReadModel | None
-) -> dict[str, Decimal]:
-    if read_model is None:
-        raise UsageError(
-            "--by share needs --shares: reference actuals cannot be read from "
-            "the projections store yet"
-        )
-    if not args.reference_period:
-        raise UsageError("--by share needs --reference-period (or --shares)")
-    reference = parse_period(args.reference_period)
-    return reference_shares(read_model, args.metric, children, reference)
-
-
-def _presence(args: argparse.Namespace) -> dict[str, tuple[Presence, ...]]:
-    """--joined / --left as membership intervals; the left day itself no longer counts."""
-    joined = {
-        _as_scope(k, args.into): v for k, v in _pairs(args.joined, date.fromisoformat).items()
-    }
-    left = {_as_scope(k, args.into): v for k, v in _pairs(args.left, date.fromisoformat).items()}
-    return {c: (Presence(joined.get(c), left.get(c)),) for c in sorted({*joined, *left})}
-
-
-def _quantity(metric: str, kpis_file: str | None) -> Quantity:
-    kpis: KpiDefinitions = load_kpis(kpis_file) if kpis_file else default_kpis()
-    definition = kpis.metrics.get(metric)
-    if definition is None:
-        raise UsageError(f"unknown metric {metric!r}: give --quantity money or count (or --kpis)")
-    # Money is rounded to the currency's minor unit; counts and other sums to whole numbers.
-    return "money" if definition.is_money else "count"
-
-
-def _as_scope(text: str, into: str) -> str:
-    if ":" in text or text == "company":
-        return text
-    return f"{'unit' if into == 'children' else 'rep'}:{text}"
-
-
-def _items(text: str | None) -> list[str]:
-    return [t.strip() for t in (text or "").split(",") if t.strip()]
-
-
-def _pairs(texts: str | Sequence[str] | None, convert: Callable[[str], T]) -> dict[str, T]:
-    """`a=1,b=2` (or repeated `a=1`) as a dict, converting each value."""
-    items = (
-        _items(texts) if isinstance(texts, str | None) else [t for x in texts for t in _items(x)]
-    )
-    out: dict[str, T] = {}
-    for item in items:
-        key, sep, value = item.rpartition("=")
-        if not sep or not key:
-            raise UsageError(f"expected ID=VALUE, got {item!r}")
-        out[key.strip()] = _parse(value.strip(), convert, item)
-    return out
-
-
-def _parse(text: str, convert: Callable[[str], T], what: str) -> T:
-    try:
-        return convert(text)
-    except (ValueError, ArithmeticError) as exc:
-        raise UsageError(f"{what}: cannot read {text!r}: {exc}") from exc
-
-
-def _weekday(text: str) -> int:
-    day = _WEEKDAYS.get(text.lower()[:3]) if not text.isdigit() else int(text)
-    if day is None:
-        raise UsageError(f"--weekend: {text!r} is not a weekday (mon..sun or 1..7)")
-    return day
-
-
-def render_table(plan: Plan) -> str:
-    """The split as an aligned text table with the total (and unallocated, when pro-rated)."""
-    r = plan.request
-    head = (
-        f"decomposition {plan.decomposition_id}: {r.scope} {r.metric} {r.period} = {r.value} "
-        f"{r.currency if r.quantity == 'money' else '(count)'} into {r.into}, by {r.by}"
-    )
-    rows = [("scope", "period", "share", "days", "value")]
-    for a in plan.allocations:
-        share = Decimal(a.share.numerator) / Decimal(a.share.denominator) * 100
-        rows.append((a.scope, a.period, f"{share:.2f}%", str(a.days), str(a.value)))
-    rows.append(("total", "", "", "", str(plan.total)))
-    if r.prorate:
-        rows.append(("unallocated", "", "", "", str(plan.unallocated)))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    # Text columns left-aligned, numbers right-aligned so the decimal points line up.
-    lines = [
-        "  ".join(
-            c.rjust(w) if i >= 2 else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
-    return "\n".join([head, *lines])

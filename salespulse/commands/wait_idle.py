@@ -7,7 +7,7 @@ import sys
 import time
 
 from producers.lag import end_offsets, lag
-from salespulse.runtime import open_store
+from salespulse.runtime import ensure_active_version, live_offsets
 from salespulse.settings import Settings
 
 POLL_S = 0.2
@@ -29,17 +29,23 @@ def run(args: argparse.Namespace) -> int:
     # The log's end now: events produced after this call are not waited for.
     target = end_offsets(settings.kafka_bootstrap, settings.events_topic)
     deadline = time.monotonic() + args.timeout
-    with open_store(settings) as store:
-        while True:
-            remaining = lag(target, store.offsets())
-            if not any(remaining.values()):
-                print(f"idle: {sum(target.values())} events applied to {store.schema}")
-                return 0
-            if time.monotonic() >= deadline:
-                print(
-                    f"wait-idle: timed out after {args.timeout:.0f}s; lag per partition: "
-                    + ", ".join(f"{p}={n}" for p, n in remaining.items() if n),
-                    file=sys.stderr,
-                )
-                return 1
-            time.sleep(POLL_S)
+    ensure_active_version(settings)
+    while True:
+        lags = {v: lag(target, applied) for v, applied in live_offsets(settings).items()}
+        behind = {v: {p: n for p, n in r.items() if n} for v, r in lags.items()}
+        if not any(behind.values()):
+            versions = ", ".join(f"v{v}" for v in sorted(lags))
+            print(f"idle: {sum(target.values())} log records applied to {versions}")
+            return 0
+        if time.monotonic() >= deadline:
+            print(
+                f"wait-idle: timed out after {args.timeout:.0f}s; records behind: "
+                + "; ".join(
+                    f"v{v} " + ", ".join(f"partition {p}: {n}" for p, n in r.items())
+                    for v, r in behind.items()
+                    if r
+                ),
+                file=sys.stderr,
+            )
+            return 1
+        time.sleep(POLL_S)

@@ -10,11 +10,12 @@ from pathlib import Path
 import faust
 
 from producers.topics import ensure_topics
-from salespulse.runtime import open_store
+from salespulse.runtime import ensure_active_version, fold_context
 from salespulse.settings import Settings
 from streams.agents.project import register
 from streams.announcer import Announcer
 from streams.app import create_app
+from streams.versions import LiveVersions
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Consume the event log and apply it to the PostgreSQL projections. Start "
         "several: they share the partitions of the events topic (one consumer group).",
     )
-    parser.add_argument("--kpis", type=Path, help="KPI definitions file (default: version 1)")
+    parser.add_argument(
+        "--kpis",
+        type=Path,
+        help="KPI definitions for a fresh database (default: version 1); later versions come "
+        "from `salespulse replay`",
+    )
     parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning"])
     parser.set_defaults(run=run)
 
@@ -32,26 +38,30 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     ensure_topics(settings)
-    store = open_store(settings, args.kpis)
+    ensure_active_version(settings, args.kpis)
     app = create_app(settings)
     events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes)
     dlq = app.topic(settings.dlq_topic, key_type=bytes, value_type=bytes)
     broadcasts = app.topic(settings.broadcasts_topic, key_type=bytes, value_type=bytes)
     announcer = Announcer(
         settings.database_url,
-        store.schema,
         settings.schema_prefix,
-        store.ctx.kpis,
         settings.zone,
         timedelta(hours=settings.live_cutoff_hours),
     )
+    # Every live version: the active one, and replays that caught up (status `ready`).
+    versions = LiveVersions(
+        settings.database_url, settings.schema_prefix, fold_context(settings),
+        settings.kafka_bootstrap, settings.events_topic,
+    )  # fmt: skip
+    versions.refresh(force=True)
     register(
-        app, events, dlq, broadcasts, store, announcer,
+        app, events, dlq, broadcasts, versions, announcer,
         settings.batch_max, settings.batch_within_ms / 1000,
     )  # fmt: skip
     logging.getLogger("salespulse").setLevel(args.loglevel.upper())
     print(
-        f"worker: {settings.events_topic} -> {store.schema} "
+        f"worker: {settings.events_topic} -> {', '.join(versions.schemas)} "
         f"(group {settings.worker_group}, batches of up to {settings.batch_max} "
         f"within {settings.batch_within_ms} ms)",
         flush=True,
@@ -60,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
         faust.Worker(app, loglevel=args.loglevel, quiet=True).execute_from_commandline()
     finally:
         announcer.close()
-        store.close()
+        versions.close()
     return 0

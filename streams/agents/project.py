@@ -18,9 +18,14 @@ log = logging.getLogger(__name__)
 MAX_RETRY_DELAY_S = 10.0
 
 
-class BatchStore(Protocol):
-    def apply_batch(
-        self, records: list[Record], within: WithinBatch | None = None
+class Versions(Protocol):
+    """Where batches go: streams.versions.LiveVersions (every live projection version)."""
+
+    @property
+    def active(self) -> Any: ...
+
+    def apply(
+        self, records: list[Record], hook_for_active: WithinBatch | None
     ) -> AppliedResult: ...
 
 
@@ -29,7 +34,7 @@ def register(
     events_topic: faust.TopicT,
     dlq_topic: faust.TopicT,
     broadcasts_topic: faust.TopicT,
-    store: BatchStore,
+    versions: Versions,
     announcer: Announcer | None,
     batch_max: int,
     batch_within_s: float,
@@ -53,7 +58,7 @@ def register(
                     letter.topic, letter.partition, letter.offset, letter.reason,
                 )  # fmt: skip
                 await dlq_topic.send(key=letter.key, value=letter.value, headers=letter.headers)
-            result = await _apply_until_done(store, batch.records, announcer)
+            result = await _apply_until_done(versions, batch.records, announcer)
             for failed in result.failed:
                 # Decoded but refused by the fold (e.g. a currency with no rate): its offset
                 # is recorded as applied, so the record itself goes to the dead letters.
@@ -65,18 +70,23 @@ def register(
 
 
 async def _apply_until_done(
-    store: BatchStore, records: list[Record], announcer: Announcer | None
+    versions: Versions, records: list[Record], announcer: Announcer | None
 ) -> AppliedResult:
     """Retry a failed batch with backoff: the store is idempotent, so retrying is always safe."""
     delay = 0.2
-    within = announcer.within if announcer else None
     while True:
         try:
-            return await asyncio.to_thread(store.apply_batch, records, within)
+            return await asyncio.to_thread(_apply, versions, records, announcer)
         except Exception:
             log.exception("applying %d records failed; retrying in %.1fs", len(records), delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_DELAY_S)
+
+
+def _apply(versions: Versions, records: list[Record], announcer: Announcer | None) -> AppliedResult:
+    active = versions.active
+    hook = announcer.hook(active.schema, active.ctx.kpis) if announcer and active else None
+    return versions.apply(records, hook)
 
 
 async def _relay(announcer: Announcer | None, topic: faust.TopicT) -> None:

@@ -14,7 +14,7 @@ import pytest
 from producers.lag import end_offsets, lag
 from producers.publisher import EventPublisher
 from projections.store import PostgresProjectionStore
-from salespulse.runtime import open_store
+from salespulse.runtime import ensure_active_version, live_offsets, open_store
 from salespulse.settings import Settings
 from tests.support.worker import WorkerProcess
 
@@ -41,16 +41,16 @@ class Deployment:
         """Wait until the projection has applied everything now in the log, or fail."""
         target = end_offsets(self.settings.kafka_bootstrap, self.settings.events_topic)
         deadline = time.monotonic() + timeout
-        with self.store() as store:
-            while True:
-                remaining = lag(target, store.offsets())
-                if not any(remaining.values()):
-                    return
-                dead = [w for w in self.workers if not w.alive]
-                if time.monotonic() > deadline or (self.workers and len(dead) == len(self.workers)):
-                    logs = "\n".join(w.output()[-3000:] for w in self.workers)
-                    pytest.fail(f"not idle: lag {remaining}\n{logs}")
-                time.sleep(0.2)
+        ensure_active_version(self.settings)
+        while True:
+            remaining = {v: lag(target, a) for v, a in live_offsets(self.settings).items()}
+            if not any(any(r.values()) for r in remaining.values()):
+                return
+            dead = [w for w in self.workers if not w.alive]
+            if time.monotonic() > deadline or (self.workers and len(dead) == len(self.workers)):
+                logs = "\n".join(w.output()[-3000:] for w in self.workers)
+                pytest.fail(f"not idle: lag {remaining}\n{logs}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         for worker in self.workers:

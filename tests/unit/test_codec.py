@@ -76,6 +76,7 @@ def _strategy_for(name: str, annotation: Any) -> st.SearchStrategy[Any]:
         int: st.integers(min_value=0, max_value=2**53),
         Decimal: _MONEY,
         date: st.dates(),
+        UUID: st.uuids(),
     }
     return simple[annotation]
 

@@ -49,7 +49,9 @@ PUBLISHED = {
     "RepLeft.v1": "c50a42583e148ea6",
     "RepTransferred.v1": "05b7e6b313098fad",
     "TargetSet.v1": "84796452923eb07f",
+    "TargetSet.v2": "37eb1e583292f6b4",
     "TargetsLocked.v1": "0ecd0074e1f19e47",
+    "TargetsLocked.v2": "2051d3110c76768c",
     "UnitDefined.v1": "946d83abe23986fd",
     "VisitCompleted.v1": "8415121e21801d50",
     "VisitCompleted.v2": "c221a91586ec1ca2",
@@ -199,9 +201,10 @@ def test_latest_schema_and_model_have_the_same_data_fields_and_kinds(type_: str)
             assert expected == ("enum", frozenset(s for s, _ in DEFAULT_STAGES))
             expected = ("string",)
         assert _avro_kind(avro[name]["type"]) == expected, name
-        # Optional in the model <=> a null default on the wire (what lets old records read).
+        # A default in the model <=> the same default on the wire (what lets old records
+        # read): null for optional fields, e.g. false for TargetSet.override.
         if not field.is_required():
-            assert field.default is None and avro[name].get("default", "absent") is None, name
+            assert avro[name].get("default", "absent") == field.default, name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,7 +245,7 @@ def test_newer_schema_reads_records_written_with_an_older_one(
 def test_every_type_with_several_versions_is_covered_by_an_upgrade_check() -> None:
     upgraded = {p.values[0].type for p in UPGRADES}  # type: ignore[union-attr]
     assert upgraded == {t for t, vs in REGISTRY.by_type.items() if len(vs) > 1}
-    assert "VisitCompleted" in upgraded
+    assert {"VisitCompleted", "TargetSet", "TargetsLocked"} <= upgraded
 
 
 # ---------------------------------------------------------------------------------------------

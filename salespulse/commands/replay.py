@@ -1,0 +1,133 @@
+"""`salespulse replay --kpis FILE [--preview] [--switch]`: rebuild history under revised KPIs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import psycopg
+from tqdm import tqdm
+
+from projections.kpi import KpiError, parse_kpis
+from projections.preview import ScopeDiff, compare_scopes
+from projections.registry import VersionConflict, activate_version, active_version
+from projections.store_reads import PostgresReadModel
+from salespulse.runtime import ensure_active_version, open_store
+from salespulse.settings import Settings
+from streams.replay import replay
+
+PREVIEW_ROWS = 40
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "replay",
+        help="build a projection version under revised KPI definitions from offset 0",
+        description="Registers the version of FILE, builds it from the start of the log beside "
+        "the active one (resuming from its own offsets if interrupted) and marks it ready, "
+        "after which the live workers keep it current. Readers keep seeing the active version "
+        "until --switch (or `salespulse kpi-versions activate N`). A replay announces nothing.",
+    )
+    parser.add_argument("--kpis", type=Path, required=True, help="the revised KPI definitions")
+    parser.add_argument("--preview", action="store_true", help="print the differences")
+    parser.add_argument("--json", action="store_true", help="the preview as JSON lines")
+    parser.add_argument("--switch", action="store_true", help="activate it once caught up")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--batch-size", type=int, default=10_000, help="events per transaction (default 10000)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    try:
+        kpis = parse_kpis(args.kpis.read_text(encoding="utf-8"), str(args.kpis))
+    except (OSError, KpiError) as exc:
+        print(f"salespulse replay: {exc}", file=sys.stderr)
+        return 2
+    ensure_active_version(settings)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        active = active_version(conn, settings.schema_prefix)
+    try:
+        store = open_store(settings, args.kpis)
+    except VersionConflict as exc:
+        print(f"salespulse replay: {exc}", file=sys.stderr)
+        return 2
+    with store, _bar(args.no_progress, kpis.version) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        result = replay(
+            store, settings.kafka_bootstrap, settings.events_topic, progress, args.batch_size
+        )
+    print(
+        f"version {result.version} ({result.schema}): {result.status}; "
+        f"{result.records} records read, {result.applied} events applied by this run",
+        file=sys.stderr,
+    )
+    if args.preview and active is not None and active.version != kpis.version:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            old = PostgresReadModel(conn, active.schema_name)
+            new = PostgresReadModel(conn, result.schema)
+            diffs = compare_scopes(old, parse_kpis(active.kpis_toml), new, kpis)
+        _print_preview(diffs, active.version, kpis.version, args.json)
+    if args.switch:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            activate_version(conn, kpis.version, settings.schema_prefix)
+        print(f"version {kpis.version} is now active", file=sys.stderr)
+    return 0
+
+
+def _bar(disabled: bool, version: int) -> tqdm:
+    return tqdm(
+        desc=f"replay v{version}", unit="ev", unit_scale=True, disable=disabled, file=sys.stderr,
+        dynamic_ncols=True,
+    )  # fmt: skip
+
+
+def _print_preview(diffs: list[ScopeDiff], old: int, new: int, as_json: bool) -> None:
+    if as_json:
+        for d in diffs:
+            line = {
+                "scope": d.scope, "metric": d.metric,
+                f"v{old}": _s(d.active), f"v{new}": _s(d.candidate),
+                "difference": _s(d.difference), "change": _s(d.change),
+            }  # fmt: skip
+            print(json.dumps(line))
+        return
+    header = ("scope", "metric", f"v{old}", f"v{new}", "difference", "change")
+    rows: list[tuple[str, ...]] = [
+        (d.scope, d.metric, _t(d.active), _t(d.candidate), _t(d.difference), _pct(d.change))
+        for d in diffs[:PREVIEW_ROWS]
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if len(diffs) > PREVIEW_ROWS:
+        print(f"... {len(diffs) - PREVIEW_ROWS} more changed rows (--json lists all)")
+    if not diffs:
+        print("no differences")
+
+
+def _s(value: object) -> str | None:
+    from decimal import Decimal
+
+    from projections.numbers import plain
+
+    return plain(value) if isinstance(value, Decimal) else None
+
+
+def _t(value: object) -> str:
+    return _s(value) or "-"
+
+
+def _pct(value: object) -> str:
+    from decimal import Decimal
+
+    return f"{value * 100:+.1f}%" if isinstance(value, Decimal) else "new"

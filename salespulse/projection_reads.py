@@ -1,0 +1,96 @@
+"""The commands' read access to the projections: the active version, as the API reads it.
+
+Commands that decide on what the projections say (target locks for `produce`, the org tree,
+earlier splits and locks for `targets split`) read the version readers see, the active one
+in the registry `<prefix>.projection_versions`, not a version of their own choosing: after a
+replay switch the locks and targets are those of the new version. Nothing is created or
+migrated here; before any worker ran there is simply nothing to read (None). Also the CLI's
+side of the target rules: who is acting (`set_by`) and the lock guard over these reads.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+import psycopg
+
+from projections.locks import LockBook, TargetGuard
+from projections.readmodel import ReadModel
+from projections.registry import active_version
+from projections.store_reads import PostgresReadModel
+from salespulse.settings import Settings
+
+# A command waiting on an unreachable database should fail in seconds, not minutes.
+CONNECT_TIMEOUT_S = 5
+
+
+class ProjectionsUnavailable(RuntimeError):
+    """PostgreSQL could not be reached or read; the message says why."""
+
+
+@contextmanager
+def active_read_model(settings: Settings) -> Iterator[ReadModel | None]:
+    """The active projection version's read model, or None when no version is active yet."""
+    try:
+        conn = psycopg.connect(
+            settings.database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+        )
+    except psycopg.Error as exc:
+        raise ProjectionsUnavailable(f"cannot reach PostgreSQL: {exc}".strip()) from exc
+    with conn:
+        try:
+            info = active_version(conn, settings.schema_prefix)
+        except psycopg.errors.UndefinedTable:
+            info = None  # no registry yet: no worker has run against this database
+        except psycopg.Error as exc:
+            raise ProjectionsUnavailable(f"cannot read the projections: {exc}") from exc
+        yield None if info is None else PostgresReadModel(conn, info.schema_name)
+
+
+class LazyProjections:
+    """The active read model, opened on first use and closed with `close()`.
+
+    So that a command whose input needs no projections (a preview with explicit children,
+    a file without targets) needs no database either.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stack = ExitStack()
+        self._opened = False
+        self._model: ReadModel | None = None
+
+    def __call__(self) -> ReadModel | None:
+        if not self._opened:
+            self._model = self._stack.enter_context(active_read_model(self.settings))
+            self._opened = True
+        return self._model
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+# How the CLI's refusals tell an operator what to do (the HTTP API says ?override_locks=true).
+CLI_OVERRIDE_HINT = "an admin may publish it anyway with --override-locks"
+
+
+def cli_user() -> str:
+    """Who is acting at the command line, for `set_by`: `cli:<login name>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in the environment nor the passwd database
+        return "cli"
+
+
+def cli_guard(projections: LazyProjections, *, set_by: str, override: bool) -> TargetGuard:
+    """The target guard of a command, reading locks from the active projection version."""
+
+    def load() -> LockBook:
+        read_model = projections()
+        return LockBook.of(read_model) if read_model is not None else LockBook()
+
+    # Whoever runs the CLI can write to the log directly: --override-locks is the explicit
+    # admin act, so the command may override.
+    return TargetGuard(load, set_by=set_by, override=override, hint=CLI_OVERRIDE_HINT)

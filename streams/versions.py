@@ -1,0 +1,91 @@
+"""The projection versions the live worker writes: the active one, plus replays that caught up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+
+from projections.batch import AppliedResult, Record
+from projections.context import FoldContext
+from projections.kpi import parse_kpis
+from projections.registry import list_versions
+from projections.store import PostgresProjectionStore, WithinBatch
+from streams.bulk_reader import read_ranges
+
+REFRESH_S = 1.0
+
+
+class LiveVersions:
+    """Opens a store per live version (from the registry) and applies each batch to all of them.
+
+    A `ready` version joins mid-stream, so the first batch it sees may start past its own
+    offsets: the gap is read from the log first (the bulk reader), so it never skips events.
+    """
+
+    def __init__(
+        self, conninfo: str, registry_schema: str, ctx: FoldContext, bootstrap: str, topic: str
+    ) -> None:
+        self.conninfo, self.registry_schema, self.ctx = conninfo, registry_schema, ctx
+        self.bootstrap, self.topic = bootstrap, topic
+        self._conn: psycopg.Connection[Any] = psycopg.connect(conninfo, autocommit=True)
+        self._stores: dict[int, PostgresProjectionStore] = {}
+        self._active: int | None = None
+        self._refreshed = 0.0
+
+    def refresh(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self._refreshed < REFRESH_S:
+            return
+        self._refreshed = time.monotonic()
+        live = {
+            v.version: v
+            for v in list_versions(self._conn, self.registry_schema)
+            if v.status in ("active", "ready")
+        }
+        for version in set(self._stores) - set(live):
+            self._stores.pop(version).close()
+        for version, info in live.items():
+            if version not in self._stores:
+                ctx = replace(self.ctx, kpis=parse_kpis(info.kpis_toml, f"version {version}"))
+                self._stores[version] = PostgresProjectionStore(
+                    self.conninfo, ctx, info.schema_name, registry_schema=self.registry_schema
+                )
+        self._active = next((v for v, i in live.items() if i.status == "active"), None)
+
+    @property
+    def schemas(self) -> list[str]:
+        return [s.schema for _, s in sorted(self._stores.items())]
+
+    @property
+    def active(self) -> PostgresProjectionStore | None:
+        return self._stores.get(self._active) if self._active is not None else None
+
+    def apply(self, records: list[Record], hook_for_active: WithinBatch | None) -> AppliedResult:
+        """Apply to every live version; the active version's result is returned."""
+        self.refresh()
+        result = AppliedResult()
+        for version, store in sorted(self._stores.items()):
+            if version == self._active:
+                result = store.apply_batch(records, hook_for_active)
+            else:
+                self._fill_gap(store, records)
+                store.apply_batch(records)
+        return result
+
+    def _fill_gap(self, store: PostgresProjectionStore, records: list[Record]) -> None:
+        first: dict[int, int] = {}
+        for partition, offset, _ in records:
+            first[partition] = min(offset, first.get(partition, offset))
+        applied: Mapping[int, int] = store.offsets()
+        start = {p: applied.get(p, -1) + 1 for p in first}
+        end = {p: o for p, o in first.items() if start[p] < o}
+        for batch in read_ranges(self.bootstrap, self.topic, start, end):
+            store.apply_batch(batch)
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._conn.close()

@@ -1,0 +1,178 @@
+"""Replaying history under revised KPI definitions beside the live version, then switching."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from kafka import KafkaConsumer
+
+from projections.kpi import load_kpis
+from projections.oracle import build_oracle
+from projections.registry import list_versions
+from projections.sample import random_history
+from projections.store import PostgresProjectionStore
+from salespulse.runtime import fold_context
+from schemas.events import AnyEvent
+from tests.integration.conftest import Deployment
+from tests.support.compare import differences, query_suite
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+REVISED = ROOT / "examples" / "kpis" / "v2_revised.toml"
+START = date(2026, 9, 1)
+DAYS = 60
+AS_OF = datetime(2026, 10, 15, tzinfo=UTC)
+
+
+def _cli(deployment: Deployment, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "salespulse.cli", *args],
+        env={**os.environ, **deployment.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def _check_both_versions(deployment: Deployment, events: list[AnyEvent]) -> None:
+    """v1 answers as the oracle under v1; v2 as the oracle under the revised definitions."""
+    v1_ctx = fold_context(deployment.settings)
+    v2_ctx = dataclasses.replace(v1_ctx, kpis=load_kpis(REVISED))
+    end = START + timedelta(days=DAYS)
+    with psycopg.connect(deployment.settings.database_url) as conn:
+        schemas = {
+            v.version: v.schema_name for v in list_versions(conn, deployment.settings.schema_prefix)
+        }
+    for ctx in (v1_ctx, v2_ctx):
+        oracle = build_oracle(events, ctx)
+        suite = query_suite(oracle, ctx, AS_OF, START, end)
+        with PostgresProjectionStore(
+            deployment.settings.database_url, ctx, schemas[ctx.kpis.version],
+            registry_schema=deployment.settings.schema_prefix,
+        ) as store, store.snapshot() as snapshot:  # fmt: skip
+            assert differences(suite, snapshot, oracle) == [], f"version {ctx.kpis.version}"
+
+
+def _broadcast_ids(deployment: Deployment) -> list[str]:
+    with psycopg.connect(deployment.settings.database_url) as conn:
+        rows = conn.execute(
+            f"SELECT broadcast_id FROM {deployment.settings.schema_prefix}.broadcasts ORDER BY seq"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _topic_keys(deployment: Deployment) -> list[bytes]:
+    consumer = KafkaConsumer(
+        deployment.settings.broadcasts_topic, bootstrap_servers=deployment.settings.kafka_bootstrap,
+        auto_offset_reset="earliest", consumer_timeout_ms=4000,
+    )  # fmt: skip
+    keys = [m.key for m in consumer]
+    consumer.close()
+    return keys
+
+
+def test_replay_preview_switch_while_live_and_without_repeating_announcements(
+    deployment: Deployment,
+) -> None:
+    # given a live worker that has applied (and announced) a history under version 1
+    history = random_history(
+        seed=3, reps=10, days=DAYS, start=START, tz=fold_context(deployment.settings).tz
+    )
+    first, later = history[: len(history) * 3 // 4], history[len(history) * 3 // 4 :]
+    deployment.start_worker()
+    with deployment.publisher() as publisher:
+        publisher.publish_many(first)
+    deployment.wait_idle()
+    announced = _broadcast_ids(deployment)
+    assert announced, "the history has deal wins"
+
+    # when a replay under the revised definitions runs while more events are produced
+    replay = _cli(
+        deployment, "replay", "--kpis", str(REVISED), "--preview", "--json", "--no-progress"
+    )
+    with deployment.publisher() as publisher:
+        publisher.publish_many(later)
+    out, err = replay.communicate(timeout=600)
+    assert replay.returncode == 0, err
+    deployment.wait_idle()  # the worker keeps the ready version current
+
+    # then both versions equal their oracles over every event, the live ones included
+    _check_both_versions(deployment, history)
+    # and the preview lists the revised metrics' differences, largest first, as JSON
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert {r["metric"] for r in rows} >= {"revenue", "visits", "talks"}
+    assert [abs(float(r["difference"])) for r in rows] == sorted(
+        (abs(float(r["difference"])) for r in rows), reverse=True
+    )
+    assert any(r["scope"] == "company" and r["metric"] == "revenue" for r in rows)
+    assert "version 2" in err and "ready" in err
+
+    # when readers are switched to version 2
+    switch = subprocess.run(
+        [sys.executable, "-m", "salespulse.cli", "kpi-versions", "activate", "2"],
+        env={**os.environ, **deployment.env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert switch.returncode == 0, switch.stderr
+    assert "v2  active" in switch.stdout and "v1  retired" in switch.stdout
+    # and the worker restarts on the new active version
+    for worker in deployment.workers:
+        worker.stop()
+    deployment.start_worker()
+    deployment.wait_idle()
+    # then no deal was announced again: only the live deals of `later` were added, once each
+    after = _broadcast_ids(deployment)
+    assert after[: len(announced)] == announced
+    assert len(after) == len(set(after))
+    keys = _topic_keys(deployment)
+    assert sorted(set(keys)) == sorted(b.encode() for b in after)
+
+
+def test_a_killed_replay_resumes_from_its_own_offsets(deployment: Deployment) -> None:
+    # given a bigger history applied under version 1
+    history = random_history(seed=5, reps=40, days=DAYS, start=START, per_day=12)
+    deployment.start_worker()
+    with deployment.publisher() as publisher:
+        publisher.publish_many(history)
+    deployment.wait_idle()
+    schema = f"{deployment.settings.schema_prefix}_v2"
+
+    def applied() -> int:
+        with psycopg.connect(deployment.settings.database_url) as conn:
+            try:
+                return conn.execute(f"SELECT count(*) FROM {schema}.applied_events").fetchone()[0]  # type: ignore[index]
+            except psycopg.errors.UndefinedTable:
+                return 0
+
+    # when the replay is SIGKILLed twice part-way
+    progress = []
+    for _ in range(2):
+        # small batches, so that there is a moment between two commits to kill it in
+        replay = _cli(
+            deployment, "replay", "--kpis", str(REVISED), "--no-progress", "--batch-size", "300"
+        )
+        floor = applied()
+        deadline = time.monotonic() + 120
+        while applied() <= floor and time.monotonic() < deadline and replay.poll() is None:
+            time.sleep(0.05)
+        replay.send_signal(signal.SIGKILL)
+        replay.communicate(timeout=30)
+        progress.append(applied())
+    assert 0 < progress[0] <= progress[1] < len({e.event_id for e in history})
+    # then the next run resumes (it reads only what is left) and the result equals the oracle
+    final = _cli(deployment, "replay", "--kpis", str(REVISED), "--no-progress")
+    _, err = final.communicate(timeout=600)
+    assert final.returncode == 0, err
+    read = int(err.split(" records read")[0].rsplit(" ", 1)[1])
+    assert read < len(history)  # resumed, not from zero
+    deployment.wait_idle()
+    _check_both_versions(deployment, history)
