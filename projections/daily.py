@@ -87,9 +87,8 @@ def _summary(r: DailyReport) -> list[str]:
     for label, rows in (("won", r.wins), ("signed", r.orders)):
         if rows:
             total = sum((w.amount for w in rows), Decimal(0))
-            lines.append(
-                f"{label} {len(rows)} {'deal' if label == 'won' else 'order'}(s) worth {plain(total)}"
-            )
+            noun = "deal" if label == "won" else "order"
+            lines.append(f"{label} {len(rows)} {noun}(s) worth {plain(total)}")
     if r.payments:
         lines.append(f"received {r.payments} payment(s) worth {plain(r.payment_amount)}")
     if not lines:

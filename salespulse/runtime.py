@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from projections.context import FoldContext
 from projections.kpi import KpiDefinitions, default_kpis, load_kpis
-from psycopg import sql
-
 from projections.registry import active_version, ensure_registry, list_versions, schema_for
 from projections.store import PostgresProjectionStore
 from salespulse.settings import Settings

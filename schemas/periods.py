@@ -1,4 +1,4 @@
-"""Periods (`2026`, `2026-Q4`, `2026-11`, `2026-W45`, `2026-11-03`) and scopes (`company`, `unit:x`, `rep:x`)."""
+"""Periods (`2026`, `2026-Q4`, `2026-11`, `2026-W45`, `2026-11-03`) and scopes (`unit:x` ...)."""
 
 from __future__ import annotations
 

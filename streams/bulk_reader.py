@@ -1,4 +1,4 @@
-"""The bulk reader: ranges of the event log in large fetches, decoded in batches (replay, catch-up)."""
+"""The bulk reader: ranges of the event log in large fetches, decoded in batches."""
 
 from __future__ import annotations
 

@@ -47,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"salespulse kpi-versions: {exc}", file=sys.stderr)
             return 2
         for v in list_versions(conn, settings.schema_prefix):
-            print(
-                f"v{v.version}  {v.status:<8}  {v.schema_name}  created {v.created_at:%Y-%m-%d %H:%M}"
-            )
+            created = f"{v.created_at:%Y-%m-%d %H:%M}"
+            print(f"v{v.version}  {v.status:<8}  {v.schema_name}  created {created}")
     return 0

@@ -1,4 +1,4 @@
-"""`salespulse worker`: run the stream processors that fold the log into PostgreSQL (until stopped)."""
+"""`salespulse worker`: run the stream processors that fold the log into PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A single-node Apache Kafka 3.9 broker in KRaft mode, run from the official jars on Maven Central."""
+"""A single-node Apache Kafka 3.9 broker in KRaft mode, from the official Maven Central jars."""
 
 from __future__ import annotations
 
@@ -215,7 +215,8 @@ class LocalKafka:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
-            [java, "-cp", classpath, f"-Dlog4j.configuration=file:{STACK_FILES / 'log4j.properties'}",
+            [java, "-cp", classpath,
+             f"-Dlog4j.configuration=file:{STACK_FILES / 'log4j.properties'}",
              f"-Dkafka.logs.dir={self.home}", "kafka.tools.StorageTool", "format",
              "-t", cluster_id, "-c", str(self.properties), "--ignore-formatted"],
             capture_output=True,

@@ -106,7 +106,8 @@ class LocalPostgres:
     # -- lifecycle ----------------------------------------------------------------------
     def up(self) -> str:
         if self.config.external_database:
-            return f"postgres: using DATABASE_URL={redact(self.config.external_database)} (nothing started)"
+            url = redact(self.config.external_database)
+            return f"postgres: using DATABASE_URL={url} (nothing started)"
         ensure_installed()
         pid = read_pid(self.data_dir / "postmaster.pid")
         if is_alive(pid):
@@ -133,7 +134,8 @@ class LocalPostgres:
             raise StackError(f"postgres started but refuses connections; see {self.log_file}")
         self._create_database_once()
         pid = read_pid(self.data_dir / "postmaster.pid")
-        return f"postgres {self._version()}: started at {self.config.host}:{self.config.pg_port} (pid {pid})"
+        where = f"{self.config.host}:{self.config.pg_port}"
+        return f"postgres {self._version()}: started at {where} (pid {pid})"
 
     def down(self) -> str:
         if self.config.external_database:

@@ -1,4 +1,4 @@
-"""`salespulse stack up | status | down` on a second, private stack (own ports, own state folder)."""
+"""`salespulse stack up | status | down` on a second, private stack (own ports and folder)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every query over a read model, for scopes and periods taken from the oracle: the differential view."""
+"""Every query over a read model, for scopes and periods taken from the oracle."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Does a Docker engine answer? (The client alone, as on CI machines without an engine, is not enough.)"""
+"""Does a Docker engine answer? (A docker client without an engine is not enough.)"""
 
 from __future__ import annotations
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from streams.deadletter import MAX_REASON_CHARS, dead_letter
 from producers.publisher import KEY_FIELDS, partition_key, stamp
 from salespulse.settings import CurrencyError, Settings, SettingsError
 from schemas.codec import DecodeError
 from schemas.events import EVENT_TYPES, parse_event
+from streams.deadletter import MAX_REASON_CHARS, dead_letter
 
 ENVELOPE: dict[str, Any] = {
     "event_id": "0f8e1c52-6c1e-4f59-9c59-2b1f0d9a7b11",
