@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -303,25 +303,23 @@ class Cheered(_RepEvent):
 
 
 Event = Annotated[
-    Union[
-        UnitDefined,
-        RepJoined,
-        RepTransferred,
-        RepLeft,
-        TargetSet,
-        TargetsLocked,
-        LeadCreated,
-        LeadQualified,
-        OpportunityCreated,
-        OpportunityStageChanged,
-        OpportunityWon,
-        OpportunityLost,
-        OrderSigned,
-        PaymentReceived,
-        CallLogged,
-        VisitCompleted,
-        Cheered,
-    ],
+    UnitDefined
+    | RepJoined
+    | RepTransferred
+    | RepLeft
+    | TargetSet
+    | TargetsLocked
+    | LeadCreated
+    | LeadQualified
+    | OpportunityCreated
+    | OpportunityStageChanged
+    | OpportunityWon
+    | OpportunityLost
+    | OrderSigned
+    | PaymentReceived
+    | CallLogged
+    | VisitCompleted
+    | Cheered,
     Field(discriminator="type"),
 ]
 

@@ -50,9 +50,11 @@ class LiveVersions:
         for version, info in live.items():
             if version not in self._stores:
                 ctx = replace(self.ctx, kpis=parse_kpis(info.kpis_toml, f"version {version}"))
-                self._stores[version] = PostgresProjectionStore(
+                store = PostgresProjectionStore(
                     self.conninfo, ctx, info.schema_name, registry_schema=self.registry_schema
                 )
+                store.migrate(activate_if_none=False)  # new migrations reach existing versions
+                self._stores[version] = store
         self._active = next((v for v, i in live.items() if i.status == "active"), None)
 
     @property

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from salespulse.api import (
     routes_broadcasts,
@@ -22,10 +23,12 @@ from salespulse.api import (
     routes_goals,
     routes_ops,
     routes_reports,
+    routes_targets,
 )
 from salespulse.api.auth import TokenBook
 from salespulse.api.deps import ApiContext
-from salespulse.api.errors import validation_error
+from salespulse.api.errors import http_error, validation_error
+from salespulse.api.openapi import describe_errors
 from salespulse.api.ops import OpsSource, RequestMetrics
 from salespulse.api.readside import (
     BroadcastSource,
@@ -98,6 +101,7 @@ def create_app(
     )
     app.state.ctx = ctx
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
     @app.middleware("http")
     async def count_requests(
@@ -114,8 +118,16 @@ def create_app(
         )
         return response
 
-    for module in (routes_events, routes_goals, routes_reports, routes_broadcasts, routes_ops):
+    for module in (
+        routes_events,
+        routes_goals,
+        routes_targets,
+        routes_reports,
+        routes_broadcasts,
+        routes_ops,
+    ):
         app.include_router(module.router)
+    describe_errors(app)
     static = Path(str(resources.files("salespulse.api").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
     return app

@@ -12,7 +12,9 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from projections.clock import period_containing
 from projections.kpi import KpiDefinitions
@@ -29,8 +31,10 @@ class ApiError(HTTPException):
         parameter: str | None,
         error: str,
         headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
-        super().__init__(status, {"parameter": parameter, "error": error}, headers)
+        # `extra` adds machine-readable context beside the message (e.g. the lock of a 409).
+        super().__init__(status, {"parameter": parameter, "error": error, **extra}, headers)
 
 
 class NoActiveVersion(ApiError):
@@ -51,6 +55,19 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = [_one(e) for e in exc.errors()]
     first = errors[0] if errors else {"parameter": None, "error": "invalid request"}
     return JSONResponse({"detail": {**first, "errors": errors}}, status_code=422)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Every HTTP error in our shape, including the framework's own: a body that is not
+    UTF-8 (FastAPI's 400), an unknown path (404), a wrong method (405)."""
+    assert isinstance(exc, StarletteHTTPException)
+    if not is_body_allowed_for_status_code(exc.status_code):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    detail: Any = exc.detail
+    if not isinstance(detail, dict):
+        # FastAPI raises 400 only when it cannot read the request body.
+        detail = {"parameter": "body" if exc.status_code == 400 else None, "error": str(detail)}
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 def _one(error: Any) -> dict[str, Any]:

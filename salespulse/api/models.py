@@ -130,8 +130,19 @@ class ContestOut(Out):
 
 class TargetOut(Out):
     value: Amount
+    at: datetime  # when it was set (occurred_at)
+    event_id: str
+    set_by: str | None  # who set it (TargetSet v2; None for older events)
+    decomposition_id: str | None  # the split that produced it
+    override: bool  # set by an admin over a lock
+
+
+class LockOut(Out):
+    scope: str  # the locked scope: this target's, or one above it
+    period: str
     at: datetime
     event_id: str
+    set_by: str | None
 
 
 class TargetHistoryOut(Out):
@@ -140,6 +151,29 @@ class TargetHistoryOut(Out):
     period: str
     current: TargetOut | None
     entries: list[TargetOut]  # every TargetSet, oldest first
+    locked: bool
+    locks: list[LockOut]  # every lock covering this target (projections/locks.py), oldest first
+
+
+class AllocationOut(Out):
+    scope: str
+    period: str
+    value: Amount
+    share: Amount  # of the parent, before pro-rating and rounding
+    days: int
+
+
+class SplitOut(Out):
+    decomposition_id: str
+    preview: bool
+    published: int  # events published by this request
+    already_published: int  # events of this decomposition the projections already have
+    message: str
+    total: Amount
+    unallocated: Amount  # what pro-rating left at the parent
+    allocations: list[AllocationOut]
+    warnings: list[str]
+    events: list[dict[str, Any]]  # the children's TargetSet events, JSON form
 
 
 class FieldErrorOut(Out):

@@ -11,8 +11,12 @@ from fastapi import APIRouter, Query, Request
 
 from producers.ingest import FieldError, Rejection, Validator
 from producers.publisher import PublishError
+from projections.locks import Refusal, TargetGuard
+from projections.readmodel import TargetLock
+from salespulse.api.auth import Principal
 from salespulse.api.deps import ApiContext, Ctx, Ingester
-from salespulse.api.errors import ApiError, NoActiveVersion
+from salespulse.api.errors import ApiError
+from salespulse.api.locks import HTTP_OVERRIDE_HINT, lock_book, lock_out
 from salespulse.api.models import ErrorOut, IngestOut, RejectedOut
 from schemas.events import AnyEvent
 
@@ -42,7 +46,12 @@ def _no_constants(name: str) -> Any:
     status_code=202,
     response_model=IngestOut,
     openapi_extra={"requestBody": _BODY},
-    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={
+        400: {"model": ErrorOut},
+        409: {"model": ErrorOut, "description": "nothing accepted: target locks"},
+        413: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+    },
 )
 async def post_events(
     request: Request,
@@ -54,8 +63,11 @@ async def post_events(
 ) -> IngestOut:
     """Accept one event or a list: good events are published, each bad one reported by index.
 
-    202 even when some (or all) were rejected: the body says which. Amounts given as JSON
-    numbers are read as decimals, never through a float.
+    202 even when some (or all) were rejected: the body says which. The exception is a
+    request of which nothing was accepted because of target locks: 409, naming the lock
+    (projections/locks.py: a lock covers its scope's subtree; an admin may pass
+    ?override_locks=true). Amounts given as JSON numbers are read as decimals, never through
+    a float. TargetSet and TargetsLocked without `set_by` are recorded as set by the caller.
     """
     raw = await request.body()
     try:
@@ -69,22 +81,50 @@ async def post_events(
         raise ApiError(413, "body", f"{len(items)} events in one request; at most {MAX_EVENTS}")
     if override_locks and who.role != "admin":
         raise ApiError(403, "override_locks", "only an admin may override target locks")
-    return await anyio.to_thread.run_sync(_ingest, ctx, items, override_locks)
+    return await anyio.to_thread.run_sync(_ingest, ctx, items, who, override_locks)
 
 
-def _ingest(ctx: ApiContext, items: list[Any], override_locks: bool) -> IngestOut:
+def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: bool) -> IngestOut:
+    """Validate, apply the target lock rule (projections/locks.py), publish what passed."""
     validator = Validator(ctx.settings)
+    guard = TargetGuard(
+        lambda: lock_book(ctx),
+        set_by=who.name,
+        override=override_locks,
+        may_override=who.role == "admin",
+        hint=HTTP_OVERRIDE_HINT,
+    )
     accepted: list[tuple[int, AnyEvent]] = []
     rejected: list[Rejection] = []
+    locked: list[tuple[TargetLock, str]] = []  # refused by a lock: which, and the message
     for index, item in enumerate(items):
         outcome = validator.check_object(item, index)
+        if not isinstance(outcome, Rejection):
+            # In input order: a TargetsLocked earlier in the request applies to later targets.
+            checked = guard.check(outcome)
+            if isinstance(checked, Refusal):
+                if checked.lock is not None:
+                    locked.append((checked.lock, checked.reason))
+                error = FieldError(checked.field, checked.reason)
+                outcome = Rejection(index, None, str(outcome.event_id), (error,))
+            else:
+                outcome = checked
         if isinstance(outcome, Rejection):
             rejected.append(outcome)
         else:
             accepted.append((index, outcome))
-    if not override_locks and any(e.type == "TargetSet" for _, e in accepted):
-        accepted, locked = _without_locked_targets(ctx, accepted)
-        rejected = sorted([*rejected, *locked], key=lambda r: r.index)
+    if locked and not accepted:
+        # Nothing went through and a lock is why: a conflict with the targets' state, not a
+        # malformed request. A batch that got some events in stays 202 and lists the rest.
+        ctx.metrics.ingested(0, len(rejected))
+        lock, reason = locked[0]
+        raise ApiError(
+            409,
+            "data.period",
+            reason,
+            lock=lock_out(lock).model_dump(mode="json"),
+            rejected=[r.to_json() for r in rejected],
+        )
     if accepted:
         try:
             publisher = ctx.publisher()
@@ -101,35 +141,3 @@ def _ingest(ctx: ApiContext, items: list[Any], override_locks: bool) -> IngestOu
         accepted=[str(e.event_id) for _, e in accepted],
         rejected=[RejectedOut.model_validate(r.to_json()) for r in rejected],
     )
-
-
-def _without_locked_targets(
-    ctx: ApiContext, events: list[tuple[int, AnyEvent]]
-) -> tuple[list[tuple[int, AnyEvent]], list[Rejection]]:
-    """TargetSet for a (scope, period) under TargetsLocked is refused (DESIGN.md Part B).
-
-    Locks come from the read model and from TargetsLocked earlier in the same request.
-    """
-    try:
-        with ctx.read_side() as view:
-            locked = {(x.scope, x.period) for x in view.model.target_locks()}
-    except NoActiveVersion:
-        # Nothing has been projected yet, so no lock is known: a fresh deployment must be
-        # able to take its first targets before the worker has started.
-        locked = set()
-    keep: list[tuple[int, AnyEvent]] = []
-    refused: list[Rejection] = []
-    for index, event in events:
-        data: Any = event.data
-        if event.type == "TargetsLocked":
-            locked.add((data.scope, data.period))
-        if event.type == "TargetSet" and (data.scope, data.period) in locked:
-            reason = (
-                f"targets of {data.scope} for {data.period} are locked; "
-                "an admin may resubmit with ?override_locks=true"
-            )
-            error = FieldError("data.period", reason)
-            refused.append(Rejection(index, None, str(event.event_id), (error,)))
-        else:
-            keep.append((index, event))
-    return keep, refused

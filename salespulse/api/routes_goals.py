@@ -1,4 +1,4 @@
-"""Goal progress, leaderboard, team contest, target history and the org tree."""
+"""Goal progress, leaderboard, team contest and the org tree (target history: routes_targets)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ from projections.goals import goal_progress
 from projections.leaderboard import contest, leaderboard
 from salespulse.api.auth import default_scope
 from salespulse.api.deps import Ctx, Reader, check_detail
-from salespulse.api.errors import bad, metric_param, period_param, scope_param, units_param
+from salespulse.api.errors import metric_param, period_param, scope_param, units_param
 from salespulse.api.models import (
     ContestEntryOut,
     ContestOut,
     GoalsOut,
     LeaderboardOut,
     OrgOut,
-    TargetHistoryOut,
-    TargetOut,
     UnitOut,
 )
 
@@ -92,34 +90,6 @@ def get_contest(
         metric=result.metric,
         period=result.period,
         leader=ahead.unit_id if ahead else None,
-        entries=entries,
-    )
-
-
-@router.get("/api/targets/history", response_model=TargetHistoryOut)
-def get_target_history(
-    ctx: Ctx,
-    who: Reader,
-    scope: Annotated[str, Query(description="company, unit:<id> or rep:<id>")],
-    metric: MetricQ,
-    period: Annotated[str, Query(description="the target's period, e.g. 2026-11")],
-) -> TargetHistoryOut:
-    """Every TargetSet for one target, oldest first, and the one in force."""
-    with ctx.read_side() as view:
-        sc = scope_param("scope", scope, view.model)
-        pe = period_param(period, ctx.clock(), ctx.settings.zone)
-        check_detail(who, sc, view, pe.start, pe.end)
-        rows = view.model.target_history(str(sc), metric, pe.text)
-        if not rows and metric not in view.kpis.metrics:
-            raise bad("metric", f"unknown metric {metric!r}: not in the KPI version, no targets")
-        current = view.model.targets(scope=str(sc), period=pe.text, metric=metric)
-    entries = [TargetOut(value=t.value, at=t.at, event_id=str(t.event_id)) for t in rows]
-    now = current[0] if current else None
-    return TargetHistoryOut(
-        scope=str(sc),
-        metric=metric,
-        period=pe.text,
-        current=TargetOut(value=now.value, at=now.at, event_id=str(now.event_id)) if now else None,
         entries=entries,
     )
 

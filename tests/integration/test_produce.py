@@ -115,13 +115,19 @@ sys.exit(args.run(args))
 
 
 def _produce(
-    args: list[str], kafka_bootstrap: str, topic: str, stdin: str | None = None
+    args: list[str],
+    kafka_bootstrap: str,
+    topic: str,
+    stdin: str | None = None,
+    projections: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP": kafka_bootstrap,
         "SALESPULSE_EVENTS_TOPIC": topic,
         "SALESPULSE_PARTITIONS": str(PARTITIONS),
+        # A TargetSet is checked against the target locks of the projections there.
+        **(projections or {}),
     }
     return subprocess.run(
         [sys.executable, "-c", _MAIN, "produce", *args],
@@ -167,14 +173,16 @@ def topic(kafka_bootstrap: str, unique_topic: str) -> Iterator[str]:
 
 
 def test_produce_reports_bad_lines_and_publishes_every_good_one_exactly_once(
-    tmp_path: Path, kafka_bootstrap: str, topic: str
+    tmp_path: Path, kafka_bootstrap: str, topic: str, database_url: str, pg_schema: str
 ) -> None:
     # Given a file with good lines, one line per kind of mistake, and a duplicate
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(LINES) + "\n")
+    # (and projections that know no target lock: no projection version yet)
+    projections = {"DATABASE_URL": database_url, "SALESPULSE_SCHEMA_PREFIX": pg_schema}
 
     # When it is produced
-    result = _produce([str(path)], kafka_bootstrap, topic)
+    result = _produce([str(path)], kafka_bootstrap, topic, projections=projections)
 
     # Then every problem is reported by line and field, and the exit status says so
     assert result.stderr.splitlines() == EXPECTED_ERRORS
