@@ -8,28 +8,32 @@ A replay never calls it.
 Rules (documented in README, "Broadcasts"):
 - one deal, one announcement: an OpportunityWon is announced; an OrderSigned only when it has
   no opportunity (a direct order), since a won opportunity's order is the same deal;
-- the payload quotes the rep's name and unit, the deal, the rep's completion of the month's
-  revenue target, and the rep's company rank on the metric the deal moves (won_amount for a
-  win, revenue for a direct order) without and with it;
+- a live deal's payload quotes the rep's name and unit, the deal, the rep's completion of the
+  month's revenue target, and the rep's company rank on the metric the deal moves
+  (won_amount for a win, revenue for a direct order) without and with it, as of the end of
+  the batch;
 - a rep or a unit crossing 100 % of a monthly revenue target is a `milestone`, once ever;
 - a deal that occurred more than `live_cutoff` before now is recorded with `live: false`
-  (history, e.g. a late sync from last month) and not pushed as news.
+  (history, e.g. a late sync or a backlog being caught up) and without that context: it is
+  not news, and computing ranks for a backlog would cost more than applying it.
+
+Cost: a few queries per (metric, month) and per (scope, month) touched by the batch's live
+deals, not per deal, so a busy batch costs about what a quiet one does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from projections.broadcasts import NewBroadcast, deal_won_broadcast, milestone_broadcast
 from projections.deltas import DealWonCandidate
-from projections.goals import GoalLine, goal_progress
 from projections.kpi import KpiDefinitions
-from projections.leaderboard import leaderboard
-from projections.numbers import plain
-from projections.readmodel import ReadModel
-from projections.scopes import unit_on
+from projections.numbers import plain, ratio
+from projections.readmodel import ReadModel, Rep, RepSpan, Unit
+from projections.scopes import scope_spans, unit_on
+from schemas.periods import parse_period, parse_scope
 
 MILESTONE_METRIC = "revenue"
 RANK_METRIC = {"OpportunityWon": "won_amount", "OrderSigned": "revenue"}
@@ -44,36 +48,35 @@ def announcements(
     live_cutoff: timedelta,
 ) -> list[NewBroadcast]:
     """The broadcasts for the deal wins a batch newly applied, in occurred_at order."""
+    deals = sorted(_one_per_deal(wins), key=lambda w: (w.at, str(w.event_id)))
+    live = [w for w in deals if now - w.at <= live_cutoff]
+    context = _Context(rm, kpis)
     out: list[NewBroadcast] = []
-    reps = rm.reps()
-    units = rm.units()
-    for win in sorted(_one_per_deal(wins), key=lambda w: (w.at, str(w.event_id))):
-        month = f"{win.day.year:04d}-{win.day.month:02d}"
-        rep = reps.get(win.rep_id)
-        unit_id = unit_on(rep, win.day) if rep else None
-        own = _revenue_line(rm, kpis, f"rep:{win.rep_id}", month, win.at, tz)
-        completion = own.completion if own else None
-        rank_before, rank_after = _ranks(rm, kpis, win, month, tz)
+    for win in deals:
         item = deal_won_broadcast(win)
+        item.payload["live"] = win in live
+        out.append(item)
+        if win not in live:
+            continue
+        month = f"{win.day.year:04d}-{win.day.month:02d}"
+        rep = context.reps.get(win.rep_id)
+        unit_id = unit_on(rep, win.day) if rep else None
+        rank_before, rank_after = context.ranks(win, month)
+        completion = context.completion(f"rep:{win.rep_id}", month)
         item.payload.update(
             rep_name=rep.name if rep else win.rep_id,
             unit_id=unit_id,
-            unit_name=units[unit_id].name if unit_id is not None and unit_id in units else None,
+            unit_name=context.unit_name(unit_id),
             month=month,
             month_completion=plain(completion) if completion is not None else None,
             rank_before=rank_before,
             rank_after=rank_after,
-            live=now - win.at <= live_cutoff,
         )
-        out.append(item)
-        scopes = [f"rep:{win.rep_id}"] + ([f"unit:{unit_id}"] if unit_id else [])
-        for scope in scopes:
-            line = _revenue_line(rm, kpis, scope, month, win.at, tz)
-            if line is not None and line.target > 0 and line.actual >= line.target:
+        for scope in [f"rep:{win.rep_id}"] + ([f"unit:{unit_id}"] if unit_id else []):
+            actual, target = context.actual_and_target(scope, month)
+            if target is not None and target > 0 and actual >= target:
                 out.append(
-                    milestone_broadcast(
-                        scope, MILESTONE_METRIC, month, 100, line.actual, line.target, win.at
-                    )
+                    milestone_broadcast(scope, MILESTONE_METRIC, month, 100, actual, target, win.at)
                 )
     return out
 
@@ -82,35 +85,74 @@ def _one_per_deal(wins: Sequence[DealWonCandidate]) -> list[DealWonCandidate]:
     return [w for w in wins if w.source == "OpportunityWon" or w.opportunity_id is None]
 
 
-def _revenue_line(
-    rm: ReadModel, kpis: KpiDefinitions, scope: str, month: str, at: datetime, tz: tzinfo
-) -> GoalLine | None:
-    """The month's revenue goal line of a scope at `at` (None without a revenue target)."""
-    if MILESTONE_METRIC not in kpis.metrics:
-        return None
-    report = goal_progress(rm, kpis, scope, month, at, tz)
-    return next((line for line in report.lines if line.metric == MILESTONE_METRIC), None)
+class _Context:
+    """Reads shared by the announcements of one batch, each made once."""
 
+    def __init__(self, rm: ReadModel, kpis: KpiDefinitions) -> None:
+        self.rm, self.kpis = rm, kpis
+        self._reps: Mapping[str, Rep] | None = None
+        self._units: Mapping[str, Unit] | None = None
+        self._boards: dict[tuple[str, str], dict[str, Decimal]] = {}
+        self._goals: dict[tuple[str, str], tuple[Decimal, Decimal | None]] = {}
 
-def _ranks(
-    rm: ReadModel, kpis: KpiDefinitions, win: DealWonCandidate, month: str, tz: tzinfo
-) -> tuple[int | None, int | None]:
-    """The rep's company rank for the month without this deal, and with it.
+    @property
+    def reps(self) -> Mapping[str, Rep]:
+        if self._reps is None:
+            self._reps = self.rm.reps()
+        return self._reps
 
-    Ranked on the metric the deal moves (won_amount for a win, revenue for a direct order),
-    by competition ranking: 1 + the number of reps with a strictly higher value.
-    """
-    metric = RANK_METRIC[win.source]
-    if metric not in kpis.metrics:
-        return None, None
-    board = leaderboard(rm, metric, month, win.at, tz)
-    values = {e.rep_id: e.value for e in board.entries}
-    mine = values.get(win.rep_id)
-    if mine is None:
-        return None, None
-    others = [v for rep, v in values.items() if rep != win.rep_id]
+    @property
+    def units(self) -> Mapping[str, Unit]:
+        if self._units is None:
+            self._units = self.rm.units()
+        return self._units
 
-    def rank(value: Decimal) -> int | None:
-        return 1 + sum(v > value for v in others) if value > 0 else None
+    def unit_name(self, unit_id: str | None) -> str | None:
+        unit = self.units.get(unit_id) if unit_id is not None else None
+        return unit.name if unit else None
 
-    return rank(mine - win.amount), rank(mine)
+    def _totals(self, metric: str, spans: list[RepSpan]) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        if spans and metric in self.kpis.metrics:
+            for (_, rep_id), total in self.rm.metric_totals([metric], spans).items():
+                out[rep_id] = out.get(rep_id, Decimal(0)) + total.value
+        return out
+
+    def _spans(self, scope: str, month: str) -> list[RepSpan]:
+        period = parse_period(month)
+        return scope_spans(parse_scope(scope), self.units, self.reps, period.start, period.end)
+
+    def actual_and_target(self, scope: str, month: str) -> tuple[Decimal, Decimal | None]:
+        """The month's revenue so far and its target (None without one) for a scope."""
+        key = (scope, month)
+        if key not in self._goals:
+            targets = self.rm.targets(scope=scope, period=month, metric=MILESTONE_METRIC)
+            target = targets[0].value if targets else None
+            actual = sum(
+                self._totals(MILESTONE_METRIC, self._spans(scope, month)).values(), Decimal(0)
+            )
+            self._goals[key] = (actual, target)
+        return self._goals[key]
+
+    def completion(self, scope: str, month: str) -> Decimal | None:
+        actual, target = self.actual_and_target(scope, month)
+        return ratio(actual, target) if target else None
+
+    def ranks(self, win: DealWonCandidate, month: str) -> tuple[int | None, int | None]:
+        """The rep's company rank without this deal and with it (competition ranking)."""
+        metric = RANK_METRIC[win.source]
+        if metric not in self.kpis.metrics:
+            return None, None
+        key = (metric, month)
+        if key not in self._boards:
+            self._boards[key] = self._totals(metric, self._spans("company", month))
+        values = self._boards[key]
+        mine = values.get(win.rep_id)
+        if mine is None:
+            return None, None
+        others = [v for rep, v in values.items() if rep != win.rep_id]
+
+        def rank(value: Decimal) -> int | None:
+            return 1 + sum(v > value for v in others) if value > 0 else None
+
+        return rank(mine - win.amount), rank(mine)
