@@ -103,7 +103,9 @@ def plan(
     scope = parse_scope(scope) if isinstance(scope, str) else scope
     period = parse_period(period) if isinstance(period, str) else period
     end = min(period.start, as_of_day(as_of, tz) + timedelta(days=1))
-    start = end - timedelta(days=TRAILING_DAYS)
+    # (clamped: a period in year 1 has less than TRAILING_DAYS of calendar before it)
+    start = end - timedelta(days=min(TRAILING_DAYS, (end - date.min).days))
+    last_day = end - timedelta(days=1) if end > date.min else end
     units, reps = rm.units(), rm.reps()
     chosen: dict[str, Rate] = {}
     current: Scope | None = scope
@@ -112,7 +114,7 @@ def plan(
             # The company is the last resort: use whatever it has.
             if name not in chosen and (enough or current.kind == "company"):
                 chosen[name] = rate
-        current = parent_scope(current, units, reps, end - timedelta(days=1))
+        current = parent_scope(current, units, reps, last_day)
     for name in ("win_rate", "avg_deal_size", "opportunities_per_visit", "opportunities_per_lead"):
         chosen.setdefault(name, Rate(name, None, str(scope), 0))
     notes = [

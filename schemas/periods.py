@@ -67,7 +67,8 @@ def parse_period(text: str) -> Period:
         if m := _DAY.match(text):
             d = date(int(m[1]), int(m[2]), int(m[3]))
             return Period(d, d + timedelta(days=1), "day", text)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
+        # OverflowError: a period ending after 9999-12-31 (`9999-12`), which `date` cannot hold.
         raise PeriodError(f"invalid period {text!r}: {exc}") from exc
     raise PeriodError(
         f"invalid period {text!r}: expected YYYY, YYYY-Qn, YYYY-MM, YYYY-Www or YYYY-MM-DD"

@@ -11,12 +11,13 @@ if [ -x "$CHROMIUM" ]; then
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "install_browser: installing Debian's chromium for the browser tests ..."
-  # Only refresh the package lists when apt does not know chromium yet (a fresh machine).
-  if ! apt-cache show chromium >/dev/null 2>&1; then
+  packages=(chromium fonts-dejavu-core fonts-noto-color-emoji)  # emoji: the cheer buttons
+  install() { DEBIAN_FRONTEND=noninteractive apt-get -q -y install --no-install-recommends "${packages[@]}"; }
+  # Refresh the package lists only when they are missing or stale (a fresh machine).
+  if ! apt-cache show chromium >/dev/null 2>&1 || ! install; then
     apt-get -q update
+    install
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get -q -y install --no-install-recommends chromium \
-    fonts-dejavu-core fonts-noto-color-emoji
   exit 0
 fi
 echo "install_browser: $CHROMIUM is missing: install Debian's chromium (as root:" \

@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 
 bash scripts/bootstrap.sh
+# Headless Chromium for the browser tests (tests/e2e), from Debian: Playwright's own browser
+# downloads cannot be fetched here.
+bash scripts/install_browser.sh
 SP=.venv/bin/salespulse
 
 # Stop the stack afterwards only if this run started it (a developer's running stack stays up).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from typing import Any
 
 import psycopg
@@ -16,8 +17,10 @@ from producers.publisher import EventPublisher
 from projections.broadcasts import BroadcastLog
 from salespulse.api.app import create_app
 from salespulse.api.auth import TokenBook
+from salespulse.api.deps import ApiContext
 from salespulse.api.pg import KafkaEndOffsets, PgOps, PgReadSide, pg_listener
 from salespulse.api.readside import Publisher
+from salespulse.api.sse import ChangeHub
 from salespulse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,35 @@ def build_app(
     return app
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending the live streams as soon as it starts to shut down.
+
+    uvicorn's graceful shutdown waits for every response to finish, and a server-sent-events
+    stream never finishes by itself: with one dashboard open, SIGTERM or Ctrl-C would wait
+    forever (and `docker stop` until its SIGKILL). An ended stream's client reconnects, to
+    the next instance, with Last-Event-ID, so it misses nothing.
+    """
+
+    def __init__(self, config: uvicorn.Config, hub: ChangeHub) -> None:
+        super().__init__(config)
+        self.hub = hub
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Runs on the event loop once the exit signal was seen, before waiting for responses.
+        self.hub.close()
+        await super().shutdown(sockets)
+
+
 def serve(app: FastAPI, host: str, port: int) -> None:
-    """Run until interrupted (Ctrl-C / SIGTERM stop it cleanly)."""
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    """Run until interrupted (Ctrl-C / SIGTERM stop it cleanly, open streams included)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        # A backstop: a response that still has not finished after this is cancelled.
+        timeout_graceful_shutdown=5,
+    )
+    ctx: ApiContext = app.state.ctx
+    _Server(config, ctx.hub).run()

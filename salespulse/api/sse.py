@@ -42,11 +42,27 @@ class ChangeHub:
         self._lock = threading.Lock()
         self._generation = Generation()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._closed = False
 
     @property
     def generation(self) -> Generation:
         with self._lock:
             return self._generation
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """The server is shutting down: every stream ends (its client reconnects elsewhere).
+
+        A stream never finishes by itself, and the server's graceful shutdown waits for every
+        response to finish.
+        """
+        with self._lock:
+            self._closed = True
+            waiters, self._waiters = self._waiters, []
+        self._wake(waiters)
 
     def notify(self, topic: Topic) -> None:
         with self._lock:
@@ -56,17 +72,21 @@ class ChangeHub:
             else:
                 self._generation = Generation(g.broadcasts, g.projection + 1)
             waiters, self._waiters = self._waiters, []
+        self._wake(waiters)
+
+    @staticmethod
+    def _wake(waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]) -> None:
         for loop, event in waiters:
             # The loop may have closed with its client gone; that client needs no wake-up.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
 
     async def wait(self, seen: Generation, timeout: float) -> Generation:
-        """The generation once it differs from `seen`, or after `timeout` seconds."""
+        """The generation once it differs from `seen` or the hub closed, or after `timeout` s."""
         event = asyncio.Event()
         entry = (asyncio.get_running_loop(), event)
         with self._lock:
-            if self._generation != seen:
+            if self._closed or self._generation != seen:
                 return self._generation
             self._waiters.append(entry)
         try:
@@ -133,7 +153,8 @@ async def event_stream(
     min_refresh_s: float = 1.0,
     retry_ms: int = 3000,
 ) -> AsyncIterator[str]:
-    """Missed broadcasts first, then a snapshot, then changes as they happen, forever."""
+    """Missed broadcasts first, then a snapshot, then changes as they happen, until the hub
+    closes (server shutdown)."""
     yield f"retry: {retry_ms}\n\n"
     last = await _blocking(feed.last_seq)
     # No id: start from now (history is GET /api/broadcasts). An id past the end: the log was
@@ -142,7 +163,7 @@ async def event_stream(
     seen = hub.generation
     sent: dict[str, str] = {}
     stale, refreshed_at = True, 0.0
-    while True:
+    while not hub.closed:
         frames = await _blocking(feed.missed, cursor)
         for frame in frames:
             if not frame.silent:
@@ -161,6 +182,8 @@ async def event_stream(
                     sent[frame.event] = frame.data
                     yield encode(Frame(frame.event, frame.data, cursor))
         now = await hub.wait(seen, keepalive_s)
+        if hub.closed:
+            return
         if now == seen:
             # Keeps proxies from closing an idle stream; the loop also re-reads the log, which
             # covers a notification lost while the listener was reconnecting.

@@ -36,6 +36,10 @@ class ApiProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def arguments(self) -> list[str]:
+        return ["--host", "127.0.0.1", "--port", str(self.port)]
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -43,8 +47,7 @@ class ApiProcess:
         """Start the process and return once /health answers (or fail with its output)."""
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "salespulse.cli", "api", "--host", "127.0.0.1"]
-            + ["--port", str(self.port)],
+            [sys.executable, "-m", "salespulse.cli", "api", *self.arguments],
             env={**os.environ, **self.env},
             stdout=self._log,
             stderr=subprocess.STDOUT,
