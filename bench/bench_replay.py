@@ -16,7 +16,6 @@ from pathlib import Path
 
 from benchlib import ROOT, end_offsets, rate, settings, variant_env, wait4, write_json
 
-from streams.batching import decode_batch
 from streams.bulk_reader import read_ranges
 
 REVISED = ROOT / "examples" / "kpis" / "v2_revised.toml"
