@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,8 @@ def main() -> None:
     parser.add_argument(
         "--within-ms",
         type=int,
-        default=1000,
-        help="also run 1 worker with this SALESPULSE_BATCH_WITHIN_MS (0: skip)",
+        default=0,
+        help="also run 1 worker with this SALESPULSE_BATCH_WITHIN_MS, e.g. 1000 (0: none)",
     )
     parser.add_argument("--profile", action="store_true", help="also run one profiled worker")
     parser.add_argument(
@@ -85,6 +86,7 @@ def main() -> None:
         "batch_max": s.batch_max,
         "batch_within_ms": s.batch_within_ms,
         "background_busy_cores": bl.background_busy(),
+        "commit_at_start": bl.git_commit(),
     }
     print(f"background load before the run: {result['background_busy_cores']:.2f} busy cores")
     if not args.skip_ceiling:
@@ -111,6 +113,7 @@ def main() -> None:
         )
         run["profile"] = summarise_profile(prefix)
         result["profiled"] = run
+    result["commit_at_end"] = bl.git_commit()
     bl.write_json(args.out, result)
     print(report(result), flush=True)
 
@@ -286,7 +289,7 @@ def run_workers(
         )
         for log in logs
     ]
-    samples: list[tuple[float, int]] = []
+    samples: list[tuple[float, int, int]] = []  # (seconds, records applied, RSS MiB of all)
     hwm = [0] * n
     first: tuple[float, int] | None = None
     batches: list[int] = []  # events newly applied per committed batch, from NOTIFY payloads
@@ -300,9 +303,12 @@ def run_workers(
             while True:
                 t = time.perf_counter() - t0
                 applied = applied_records(conn, schema, end)
-                samples.append((round(t, 3), applied))
+                rss = 0
                 for i, p in enumerate(procs):
-                    hwm[i] = max(hwm[i], bl.vm_status(p.pid).get("VmHWM", 0))
+                    vm = bl.vm_status(p.pid)
+                    hwm[i] = max(hwm[i], vm.get("VmHWM", 0))
+                    rss += vm.get("VmRSS", 0)
+                samples.append((round(t, 3), applied, rss // 1024))
                 if applied and first is None:
                     first = (t, applied)
                 if applied >= total:
@@ -367,7 +373,8 @@ def run_workers(
         "busy_cores": busy,
         "exit_status": [e.status for e in exits],
         "stop_s": [e.wall_s for e in exits],
-        "samples": samples[:: max(1, len(samples) // 200)],
+        "samples": samples[:: max(1, len(samples) // 200)],  # (s, records applied, RSS MiB)
+        "rss_mib_at": {f"{q}%": rss_at(samples, q / 100 * total) for q in (10, 50, 100)},
     }
     print(
         f"pipeline: {label(out)}: {out['rate_end_to_end']:,.0f} events/s end to end "
@@ -411,17 +418,22 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> list[bl.Exited]:
     return [bl.wait4(p, started, timeout=60) for p in procs]
 
 
-def middle_rate(samples: list[tuple[float, int]], total: int) -> float:
+def middle_rate(samples: list[tuple[float, int, int]], total: int) -> float:
     """Events/s between 10 % and 90 % of the log applied (no start-up, no tail)."""
 
     def when(fraction: float) -> float:
         goal = fraction * total
-        for (t0, n0), (t1, n1) in itertools.pairwise(samples):
+        for (t0, n0, _), (t1, n1, _) in itertools.pairwise(samples):
             if n1 >= goal:
                 return t0 + (t1 - t0) * ((goal - n0) / (n1 - n0) if n1 > n0 else 1.0)
         return samples[-1][0]
 
     return bl.rate(0.8 * total, when(0.9) - when(0.1))
+
+
+def rss_at(samples: list[tuple[float, int, int]], applied: float) -> int | None:
+    """The workers' total RSS (MiB) when `applied` records had been applied."""
+    return next((rss for _, n, rss in samples if n >= applied), None)
 
 
 def label(p: dict[str, Any]) -> str:
@@ -512,44 +524,61 @@ def batch_consumer(s: Settings, end: dict[int, int], overlap: bool) -> dict[str,
 
 # -- 4. the worker's stages in process -----------------------------------------------------
 STAGE_LIMIT = 200_000  # records of the small-batch comparison
+HOOK_LIMIT = 50_000  # records of the comparison with the live worker's announcements hook
 
 
 def stages(s: Settings, end: dict[int, int], small_batch: int) -> dict[str, Any]:
     """Time decode_record / decode_batch / plan_batch / apply_batch on the worker's batches.
 
-    Pass 1: every record, in batches of SALESPULSE_BATCH_MAX. Pass 2: the first STAGE_LIMIT
-    records in batches of `small_batch` (the mean batch the real worker committed), applied to
-    another fresh schema: the difference is the fixed cost per batch.
+    Pass 1: every record, in batches of SALESPULSE_BATCH_MAX, plain apply_batch into a fresh
+    schema (what a replay does). Interleaved with it, batch by batch so that both sides see the
+    same load on the machine: the first STAGE_LIMIT records also go to a second schema with
+    the simulator's resubmitted event_ids dropped first (the store's cost without its
+    optimistic rollback + redo), and the first HOOK_LIMIT records to a third with the live
+    worker's in-transaction announcements hook. Pass 2: the first STAGE_LIMIT records in
+    batches of `small_batch` (the real worker's mean batch): the fixed cost per batch.
     """
-    names = ("decode_record", "decode_batch", "fold", "apply_batch")
-    full, at_limit = _stage_pass(s, end, "st", s.batch_max, names, None)
-    small, _ = _stage_pass(s, end, "sb", small_batch, ("apply_batch",), STAGE_LIMIT)
-    out: dict[str, Any] = {"records": full.pop("records"), "batch": s.batch_max}
-    n = out["records"]
-    for name in names:
-        out[name] = _per_event(full[name], n)
-    out["postgres"] = _per_event(full["apply_batch"] - full["fold"], n)
-    out["decode_batch+apply_batch"] = _per_event(full["decode_batch"] + full["apply_batch"], n)
-    limit_n = small.pop("records")
-    big_batches = -(-limit_n // s.batch_max)
-    small_batches = -(-limit_n // small_batch)
-    per_batch = (small["apply_batch"] - at_limit["apply_batch"]) / max(
-        1, small_batches - big_batches
-    )
+    p1 = _stage_pass_1(s, end)
+    n = p1["records"]
+    out: dict[str, Any] = {"records": n, "batch": s.batch_max}
+    for name in ("decode_record", "decode_batch", "fold", "apply_batch"):
+        out[name] = _per_event(p1[name], n)
+    out["postgres"] = _per_event(p1["apply_batch"] - p1["fold"], n)
+    out["decode_batch+apply_batch"] = _per_event(p1["decode_batch"] + p1["apply_batch"], n)
+    small_s, small_n = _stage_pass_small(s, end, small_batch)
+    big_n = p1["limit_records"]
     out["batch_size_effect"] = {
-        "records": limit_n,
+        "records": small_n,
         "big_batch": s.batch_max,
         "small_batch": small_batch,
-        "apply_big": _per_event(at_limit["apply_batch"], limit_n),
-        "apply_small": _per_event(small["apply_batch"], limit_n),
-        "fixed_ms_per_batch": per_batch * 1000,
+        "apply_big": _per_event(p1["limit_apply"], big_n),
+        "apply_small": _per_event(small_s, small_n),
+        "fixed_ms_per_batch": (small_s / small_n - p1["limit_apply"] / big_n)
+        / (1 / small_batch - 1 / s.batch_max)
+        * 1000,
     }
+    out["no_resubmissions"] = {
+        "records": big_n,
+        "apply_plain": _per_event(p1["limit_apply"], big_n),
+        "apply_without_resubmitted": _per_event(p1["fresh_apply"], big_n),
+        "inserts_per_applied_event_plain": p1.get("inserts_st"),
+        "inserts_per_applied_event": p1.get("inserts_sf"),
+    }
+    out["announcements_hook"] = {
+        "records": p1["hook_records"],
+        "apply_plain": _per_event(p1["hook_plain_apply"], p1["hook_records"]),
+        "apply_with_hook": _per_event(p1["hook_apply"], p1["hook_records"]),
+    }
+    h, f = out["announcements_hook"], out["no_resubmissions"]
     print(
         f"stages: decode_batch + apply_batch in process: "
-        f"{out['decode_batch+apply_batch']['rate']:,.0f} events/s; apply_batch "
-        f"{out['batch_size_effect']['apply_big']['us_per_event']:.1f} µs/event in batches of "
-        f"{s.batch_max}, {out['batch_size_effect']['apply_small']['us_per_event']:.1f} in "
-        f"batches of {small_batch}",
+        f"{out['decode_batch+apply_batch']['rate']:,.0f} events/s; apply_batch per event: "
+        f"{f['apply_plain']['us_per_event']:.1f} µs as is, "
+        f"{f['apply_without_resubmitted']['us_per_event']:.1f} without resubmissions, "
+        f"{h['apply_with_hook']['us_per_event']:.1f} with the announcements hook (plain "
+        f"{h['apply_plain']['us_per_event']:.1f}), "
+        f"{out['batch_size_effect']['apply_small']['us_per_event']:.1f} in batches of "
+        f"{small_batch}",
         flush=True,
     )
     return out
@@ -559,53 +588,105 @@ def _per_event(seconds: float, n: int) -> dict[str, float]:
     return {"seconds": seconds, "us_per_event": seconds / n * 1e6, "rate": bl.rate(n, seconds)}
 
 
-def _stage_pass(
-    s: Settings,
-    end: dict[int, int],
-    tag: str,
-    batch_size: int,
-    names: tuple[str, ...],
-    limit: int | None,
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Seconds per stage over the log (or its first `limit` records); also at STAGE_LIMIT."""
+def _inserts_per_row(store: Any) -> float | None:
+    """applied_events rows inserted per row kept: 2.0 when every batch was written twice."""
+    row = store.conn.execute(
+        "SELECT n_tup_ins, n_live_tup FROM pg_stat_user_tables "
+        "WHERE schemaname = %s AND relname = 'applied_events'",
+        (store.schema,),
+    ).fetchone()
+    return row[0] / row[1] if row and row[1] else None
+
+
+def _stage_pass_1(s: Settings, end: dict[int, int]) -> dict[str, Any]:
     from projections.batch import plan_batch
     from salespulse.runtime import open_store
     from schemas.codec import decode_record
+    from streams.announcer import Announcer
     from streams.batching import RawRecord, decode_batch
 
-    store = open_store(Settings.from_env(bl.variant_env(s, tag)))
-    timings = dict.fromkeys(names, 0.0)
-    at_limit: dict[str, float] = {}
-    n = 0
+    def store_for(tag: str) -> Any:
+        return open_store(Settings.from_env(bl.variant_env(s, tag)))
+
+    plain, fresh, hooked = store_for("st"), store_for("sf"), store_for("sh")
+    hs = Settings.from_env(bl.variant_env(s, "sh"))
+    announcer = Announcer(
+        hs.database_url, hs.schema_prefix, hs.zone, timedelta(hours=hs.live_cutoff_hours)
+    )
+    within = announcer.hook(hooked.schema, hooked.ctx.kpis)
+    out: dict[str, Any] = dict.fromkeys(
+        ("decode_record", "decode_batch", "fold", "apply_batch", "limit_apply", "fresh_apply",
+         "hook_plain_apply", "hook_apply"),
+        0.0,
+    )  # fmt: skip
+    out.update(records=0, limit_records=0, hook_records=0)
+    seen: set[Any] = set()
+
+    def timed(fn: Callable[..., Any], *args: Any) -> float:
+        t0 = time.perf_counter()
+        fn(*args)
+        return time.perf_counter() - t0
+
+    def decode_records(raws: list[Any]) -> None:
+        for r in raws:
+            decode_record(r.value)
+
     try:
-        for batch in raw_batches(s, end, batch_size):
+        for batch in raw_batches(s, end, s.batch_max):
             raws = [RawRecord(s.events_topic, p, o, k, v) for p, o, k, v in batch]
-            if "decode_record" in names:
-                t0 = time.perf_counter()
-                for r in raws:
-                    decode_record(r.value)  # type: ignore[arg-type]
-                timings["decode_record"] += time.perf_counter() - t0
+            out["decode_record"] += timed(decode_records, raws)
             t0 = time.perf_counter()
-            decoded = decode_batch(raws)
-            if "decode_batch" in names:
-                timings["decode_batch"] += time.perf_counter() - t0
-            if "fold" in names:
-                gc.disable()  # as apply_batch does around its own fold
-                t0 = time.perf_counter()
-                plan_batch(decoded.records, {}, store.ctx)
-                timings["fold"] += time.perf_counter() - t0
-                gc.enable()
+            records = decode_batch(raws).records
+            out["decode_batch"] += time.perf_counter() - t0
+            gc.disable()  # as apply_batch does around its own fold
+            out["fold"] += timed(plan_batch, records, {}, plain.ctx)
+            gc.enable()
+            seconds = timed(plain.apply_batch, records)
+            out["apply_batch"] += seconds
+            n = len(raws)
+            if out["limit_records"] < STAGE_LIMIT:
+                dropped = [
+                    (p, o, None if e is None or e.event_id in seen else e) for p, o, e in records
+                ]
+                seen.update(e.event_id for _, _, e in dropped if e is not None)
+                out["limit_apply"] += seconds
+                out["fresh_apply"] += timed(fresh.apply_batch, dropped)
+                out["limit_records"] += n
+            if out["hook_records"] < HOOK_LIMIT:
+                out["hook_plain_apply"] += seconds
+                out["hook_apply"] += timed(hooked.apply_batch, records, within)
+                out["hook_records"] += n
+            out["records"] += n
+        out["inserts_st"] = _inserts_per_row(plain)
+        out["inserts_sf"] = _inserts_per_row(fresh)
+    finally:
+        for store in (plain, fresh, hooked):
+            store.close()
+        announcer.close()
+    return out
+
+
+def _stage_pass_small(s: Settings, end: dict[int, int], size: int) -> tuple[float, int]:
+    """Seconds of apply_batch over the first STAGE_LIMIT records in batches of `size`."""
+    from salespulse.runtime import open_store
+    from streams.batching import RawRecord, decode_batch
+
+    store = open_store(Settings.from_env(bl.variant_env(s, "sb")))
+    seconds, n = 0.0, 0
+    try:
+        for batch in raw_batches(s, end, size):
+            records = decode_batch(
+                RawRecord(s.events_topic, p, o, k, v) for p, o, k, v in batch
+            ).records
             t0 = time.perf_counter()
-            store.apply_batch(decoded.records)
-            timings["apply_batch"] += time.perf_counter() - t0
-            n += len(raws)
-            if not at_limit and n >= STAGE_LIMIT:
-                at_limit = {**timings, "records": n}
-            if limit and n >= limit:
+            store.apply_batch(records)
+            seconds += time.perf_counter() - t0
+            n += len(records)
+            if n >= STAGE_LIMIT:
                 break
     finally:
         store.close()
-    return {**timings, "records": n}, at_limit or {**timings, "records": n}
+    return seconds, n
 
 
 def raw_batches(
@@ -695,6 +776,10 @@ def report(r: dict[str, Any]) -> str:
             p["busy_cores"],
         )
     lines.append(t.markdown())
+    for p in r["pipeline"]:
+        if p.get("rss_mib_at"):
+            at = ", ".join(f"{k} {v} MiB" for k, v in p["rss_mib_at"].items())
+            lines.append(f"\nRSS of {label(p)} (all workers) by share of the log applied: {at}")
     lines.append(f"\nbackground load before the run: {r['background_busy_cores']:.2f} busy cores")
     if r["pipeline"] and "ceiling" in r:
         one = r["pipeline"][0]
@@ -732,6 +817,24 @@ def report(r: dict[str, Any]) -> str:
             f"{e['apply_small']['us_per_event']:.1f} in batches of {e['small_batch']} "
             f"(the real worker's mean): about {e['fixed_ms_per_batch']:.1f} ms fixed per batch",
         ]
+        f = st.get("no_resubmissions")
+        if f:
+            lines.append(
+                f"apply_batch on the first {f['records']:,} records: "
+                f"{f['apply_plain']['us_per_event']:.1f} µs/event as is, "
+                f"{f['apply_without_resubmitted']['us_per_event']:.1f} with resubmitted "
+                f"event_ids dropped before the store (no optimistic rollback + redo); "
+                f"applied_events inserts per row: {f['inserts_per_applied_event_plain'] or 0:.2f} "
+                f"as is, {f['inserts_per_applied_event'] or 0:.2f} without"
+            )
+        h = st.get("announcements_hook")
+        if h:
+            lines.append(
+                f"apply_batch on the first {h['records']:,} records: "
+                f"{h['apply_plain']['us_per_event']:.1f} µs/event plain (as a replay), "
+                f"{h['apply_with_hook']['us_per_event']:.1f} µs/event with the live worker's "
+                f"announcements hook ({h['apply_with_hook']['rate']:,.0f} events/s)"
+            )
     if "profiled" in r:
         lines += ["", r["profiled"]["profile"]["text"]]
     return "\n".join(lines)

@@ -121,6 +121,9 @@ def summarise(prefix: Path) -> dict[str, Any]:
             "plan_batch (fold)": cumulative(stats, "projections/batch.py", "plan_batch"),
             "_write_aggregate": cumulative(stats, "projections/store.py", "_write_aggregate"),
             "apply_batch": cumulative(stats, "projections/store.py", "apply_batch"),
+            "announcements hook (streams/announcer.py within)": cumulative(
+                stats, "streams/announcer.py", "within"
+            ),
         }
         out["threads"][thread] = {
             "profiled_s": total,

@@ -34,11 +34,11 @@ def main() -> int:
     apply_batch = PostgresProjectionStore.apply_batch
 
     @functools.wraps(apply_batch)
-    def profiled_apply(self: PostgresProjectionStore, records: Any) -> Any:
+    def profiled_apply(self: PostgresProjectionStore, records: Any, *args: Any, **kw: Any) -> Any:
         t0 = time.perf_counter()
         apply_profile.enable()  # in the calling (executor) thread only
         try:
-            return apply_batch(self, records)
+            return apply_batch(self, records, *args, **kw)
         finally:
             apply_profile.disable()
             calls["batches"] += 1

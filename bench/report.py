@@ -77,7 +77,17 @@ def main() -> None:
             + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
             "",
             f"{pub['publish']['events']:,} events ({pub['reps']} reps x {pub['days']} days, "
-            f"seed {pub['seed']}) on {pub['partitions']} partitions.",
+            f"seed {pub['seed']}) on {pub['partitions']} partitions. Code: publish at "
+            f"{pub.get('commit')}, pipeline {pipe.get('commit_at_start')} -> "
+            f"{pipe.get('commit_at_end')}"
+            + (
+                " (CHANGED during the run)"
+                if len({pub.get("commit"), pipe.get("commit_at_start"), pipe.get("commit_at_end")})
+                > 1
+                else ""
+            )
+            + ". Background load before the pipeline: "
+            f"{pipe['background_busy_cores']:.2f} busy cores.",
             "",
             "## Headline",
             "",

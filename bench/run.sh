@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Run the benchmarks (bench/README.md): publish, then the pipeline over what was published.
 # Each run has its own topics, consumer groups and schemas, all removed at the end.
-#   bash bench/run.sh [--events N] [--reps R] [--workers 1,2] [--within-ms 1000] [--profile] [--keep]
+#   bash bench/run.sh [--events N] [--reps R] [--workers 1,2] [--within-ms MS] [--profile] [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 
-EVENTS=1000000 REPS=100 WORKERS=1,2 WITHIN_MS=1000 PROFILE="" KEEP=""
+EVENTS=1000000 REPS=100 WORKERS=1,2 WITHIN_MS=0 PROFILE="" KEEP=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --events) EVENTS="$2"; shift 2 ;;

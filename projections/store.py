@@ -111,8 +111,9 @@ class PostgresProjectionStore(PostgresReadModel):
             ensure_registry(conn, self.registry_schema)
             version = self.ctx.kpis.version
             register_version(conn, version, self.schema, self.ctx.kpis.source, self.registry_schema)
-        if activate_if_none and active_version(conn, self.registry_schema) is None:
-            activate_version(conn, version, self.registry_schema)
+            # Under the same lock: two workers starting together activate one version, once.
+            if activate_if_none and active_version(conn, self.registry_schema) is None:
+                activate_version(conn, version, self.registry_schema)
         conn.commit()
 
     def upgrade(self) -> None:
@@ -123,7 +124,11 @@ class PostgresProjectionStore(PostgresReadModel):
 
     def _run_migrations(self, conn: psycopg.Connection[Any]) -> None:
         # Two workers starting together must not both run the DDL.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('salespulse.migrate'))")
+        # Keyed by the registry: deployments sharing a database do not wait on each other.
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('salespulse.migrate.' || %s))",
+            (self.registry_schema,),
+        )
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
         conn.execute(self.stmt(_MIGRATIONS_TABLE))
         done = {r[0] for r in conn.execute(self.stmt("SELECT name FROM {s}.schema_migrations"))}

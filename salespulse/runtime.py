@@ -47,7 +47,10 @@ def ensure_active_version(settings: Settings, kpis_file: Path | None = None) -> 
     """
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('salespulse.migrate'))")
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('salespulse.migrate.' || %s))",
+                (settings.schema_prefix,),
+            )
             ensure_registry(conn, settings.schema_prefix)
         if active_version(conn, settings.schema_prefix) is not None:
             return

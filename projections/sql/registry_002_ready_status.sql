@@ -1,7 +1,19 @@
 -- A version whose replay has caught up with the log: the live workers keep it current
--- beside the active one until it is switched to (or retired).
-ALTER TABLE {registry}.projection_versions
-    DROP CONSTRAINT IF EXISTS projection_versions_status_check;
-ALTER TABLE {registry}.projection_versions
-    ADD CONSTRAINT projection_versions_status_check
-    CHECK (status IN ('building', 'ready', 'active', 'retired'));
+-- beside the active one until it is switched to (or retired). Guarded, so that the exclusive
+-- lock of ALTER TABLE is taken once, not at every start of every worker.
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_constraint
+        WHERE conrelid = '{registry}.projection_versions'::regclass
+          AND conname = 'projection_versions_status_check'
+          AND pg_get_constraintdef(oid) LIKE '%ready%'
+    ) THEN
+        ALTER TABLE {registry}.projection_versions
+            DROP CONSTRAINT IF EXISTS projection_versions_status_check;
+        ALTER TABLE {registry}.projection_versions
+            ADD CONSTRAINT projection_versions_status_check
+            CHECK (status IN ('building', 'ready', 'active', 'retired'));
+    END IF;
+END
+$$;

@@ -171,22 +171,35 @@ async def event_stream(
             cursor = frame.id if frame.id is not None else cursor
         if len(frames) >= feed.batch:
             continue  # still catching up
-        if stale:
-            # Coalesce bursts of projection changes into one recomputation per interval.
-            wait = refreshed_at + min_refresh_s - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        # Coalesce bursts of projection changes into one snapshot per interval.
+        if stale and time.monotonic() >= refreshed_at + min_refresh_s:
             refreshed_at, stale = time.monotonic(), False
             for frame in await _blocking(feed.snapshot):
                 if sent.get(frame.event) != frame.data:
                     sent[frame.event] = frame.data
                     yield encode(Frame(frame.event, frame.data, cursor))
-        now = await hub.wait(seen, keepalive_s)
+        if stale:
+            # A snapshot is due at refreshed_at + min_refresh_s; until then only a broadcast
+            # wakes the stream, so a deal is never held back behind the leaderboard's refresh.
+            now = await _broadcast_or(hub, seen, refreshed_at + min_refresh_s)
+        else:
+            now = await hub.wait(seen, keepalive_s)
+            if now == seen and not hub.closed:
+                # Keeps proxies from closing an idle stream; the loop also re-reads the log,
+                # which covers a notification lost while the listener was reconnecting.
+                yield ": keepalive\n\n"
         if hub.closed:
             return
-        if now == seen:
-            # Keeps proxies from closing an idle stream; the loop also re-reads the log, which
-            # covers a notification lost while the listener was reconnecting.
-            yield ": keepalive\n\n"
         stale = stale or now.projection != seen.projection
         seen = now
+
+
+async def _broadcast_or(hub: ChangeHub, seen: Generation, deadline: float) -> Generation:
+    """Wait for a new broadcast, but no longer than `deadline` (time.monotonic())."""
+    now = seen
+    while not hub.closed:
+        left = deadline - time.monotonic()
+        if left <= 0 or now.broadcasts != seen.broadcasts:
+            break
+        now = await hub.wait(now, left)
+    return now

@@ -46,6 +46,9 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the demo pulls in the simulator, Kafka and PostgreSQL clients, which the
     # other commands should not pay for at start-up.
+    import psycopg
+    from kafka.errors import KafkaError
+
     from producers.publisher import PublishError
     from salespulse.demo.children import ChildFailed
     from salespulse.demo.session import (
@@ -86,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except (StackError, ChildFailed, DemoError, PublishError, OSError) as exc:
         print(f"salespulse demo: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except (KafkaError, psycopg.Error) as exc:
+        # A server given by KAFKA_BOOTSTRAP / DATABASE_URL that does not answer, typically.
+        print(f"salespulse demo: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
         demo.shutdown()

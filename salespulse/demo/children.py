@@ -113,7 +113,9 @@ def stop_all(children: Sequence[Child], timeout: float = 20.0) -> list[str]:
             child.proc.kill()
             how = f"killed after {timeout:.0f} s"
         code = child.proc.wait()
-        report.append(f"{child.name} {how} (pid {child.pid}, exit {code})")
+        # uvicorn re-raises the SIGTERM it handled, so "by SIGTERM" is its normal end.
+        end = f"by {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
+        report.append(f"{child.name} {how} (pid {child.pid}, {end})")
     return report
 
 

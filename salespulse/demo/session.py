@@ -23,7 +23,7 @@ from salespulse.demo.children import Child, stop_all
 from salespulse.demo.console import Status, admin_token
 from salespulse.demo.feed import LiveFeed, publish_history
 from salespulse.demo.plan import DemoPlan, load_plan, save_plan
-from salespulse.runtime import open_store
+from salespulse.runtime import ensure_active_version, live_offsets
 from salespulse.settings import Settings
 from salespulse.stack.config import StackConfig
 from salespulse.stack.kafka import LocalKafka
@@ -124,6 +124,13 @@ class Demo:
                 f"({o.days} days) into the empty {s.events_topic}",
                 flush=True,
             )
+        elif saved is not None and saved.history_days and not saved.published:
+            plan = saved
+            print(
+                f"{s.events_topic} holds {in_log:,} events of an unfinished history: publishing "
+                "it again (an event already applied is never counted twice)",
+                flush=True,
+            )
         elif saved is not None:
             plan = saved
             print(
@@ -144,6 +151,11 @@ class Demo:
 
     def _start_services(self) -> None:
         ensure_port_free(HOST, self.options.port, "the API", "--port")
+        # The projection schema and its active version are made here, once, before two
+        # workers start: two workers migrating a fresh database at the same moment can
+        # deadlock on the version registry (PostgresProjectionStore.migrate activates outside
+        # its advisory lock) and one of them exits.
+        ensure_active_version(self.settings)
         logs = self.home / "logs"
         env = dict(os.environ)
         for i in range(1, self.options.workers + 1):
@@ -176,25 +188,28 @@ class Demo:
         return count, rest
 
     def _wait_applied(self) -> None:
+        """What `wait-idle` does, with progress: every live projection version has applied the
+        log as it is now."""
         target = end_offsets(self.settings.kafka_bootstrap, self.settings.events_topic)
         total = sum(target.values())
         status, began = Status(), time.monotonic()
         last, changed = -1, time.monotonic()
-        with open_store(self.settings) as store:
-            while True:
-                self._check_children()
-                applied = total - sum(lag(target, store.offsets()).values())
-                status.update(f"applying: {applied:,} / {total:,} events")
-                if applied >= total:
-                    break
-                if applied != last:
-                    last, changed = applied, time.monotonic()
-                elif time.monotonic() - changed > STALL_S:
-                    raise DemoError(
-                        f"the workers applied nothing for {STALL_S:.0f} s "
-                        f"(at {applied:,} / {total:,}); see {self.home / 'logs'}"
-                    )
-                time.sleep(0.5)
+        ensure_active_version(self.settings)
+        while True:
+            self._check_children()
+            behind = [sum(lag(target, a).values()) for a in live_offsets(self.settings).values()]
+            applied = total - max(behind, default=total)
+            status.update(f"applying: {applied:,} / {total:,} events")
+            if applied >= total:
+                break
+            if applied != last:
+                last, changed = applied, time.monotonic()
+            elif time.monotonic() - changed > STALL_S:
+                raise DemoError(
+                    f"the workers applied nothing for {STALL_S:.0f} s "
+                    f"(at {applied:,} / {total:,}); see {self.home / 'logs'}"
+                )
+            time.sleep(0.5)
         status.done(f"applied: {total:,} events in {time.monotonic() - began:.1f} s")
 
     def _wait_api(self) -> None:

@@ -32,6 +32,7 @@ class DemoProcess:
     """`python -m salespulse.cli demo ...` with its output collected line by line."""
 
     proc: subprocess.Popen[str]
+    logs_dir: Path
     lines: list[str] = field(default_factory=list)
 
     @classmethod
@@ -44,7 +45,7 @@ class DemoProcess:
             stdin=subprocess.DEVNULL,
             text=True,
         )
-        demo = cls(proc)
+        demo = cls(proc, Path(env["SALESPULSE_STATE_DIR"]) / "demo" / "logs")
         threading.Thread(target=demo._read, daemon=True).start()
         return demo
 
@@ -57,6 +58,14 @@ class DemoProcess:
     def output(self) -> str:
         return "\n".join(self.lines)
 
+    def diagnosis(self) -> str:
+        """The demo's output and the tail of each child's log (for a failure message)."""
+        parts = [self.output]
+        for log in sorted(self.logs_dir.glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-25:]
+            parts.append(f"--- {log.name}\n" + "\n".join(tail))
+        return "\n".join(parts)
+
     def wait_for(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -66,7 +75,7 @@ class DemoProcess:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.2)
-        raise AssertionError(f"no line matching {pattern.pattern!r}; output:\n{self.output}")
+        raise AssertionError(f"no line matching {pattern.pattern!r}:\n{self.diagnosis()}")
 
     def interrupt(self, timeout: float = 90.0) -> int:
         self.proc.send_signal(signal.SIGINT)
@@ -175,9 +184,9 @@ def stop_and_check(demo: DemoProcess) -> None:
     commands = list(started.values())
     assert sum("salespulse.cli worker" in c for c in commands) == 2, commands
     assert sum("salespulse.cli api" in c for c in commands) == 1, commands
-    assert demo.interrupt() == 0, demo.output
+    assert demo.interrupt() == 0, demo.diagnosis()
     survivors = {pid: cmd for pid, cmd in started.items() if running(pid)}
-    assert not survivors, f"left behind: {survivors}\n{demo.output}"
+    assert not survivors, f"left behind: {survivors}\n{demo.diagnosis()}"
 
 
 def test_demo_serves_a_live_dashboard_stops_cleanly_and_resumes_on_a_second_run(
