@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from projections.clock import as_of_day, days_left, period_containing
+from projections.clock import as_of_day, days_left
 from projections.goals import actuals
 from projections.kpi import KpiDefinitions, Rule
 from projections.numbers import TWO, ceil_to, q
 from projections.readmodel import ReadModel
 from projections.scopes import members_on, unit_on
-from schemas.periods import Period, Scope, parse_period, parse_scope
+from schemas.periods import Period, Scope, parse_period, parse_scope, period_containing
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from schemas.periods import Period, parse_period
+from schemas.periods import Period
 
 _EPSILON = timedelta(microseconds=1)
 
@@ -39,20 +39,6 @@ def through(period: Period, last_day: date) -> tuple[date, date]:
     """The elapsed part of the period as [start, end) days (empty if it has not started)."""
     end = min(period.end, last_day + timedelta(days=1))
     return period.start, max(period.start, end)
-
-
-def period_containing(day: date, kind: str) -> Period:
-    """The period of the given kind (year, quarter, month, week, day) containing the day."""
-    if kind == "year":
-        return parse_period(f"{day.year:04d}")
-    if kind == "quarter":
-        return parse_period(f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}")
-    if kind == "month":
-        return parse_period(f"{day.year:04d}-{day.month:02d}")
-    if kind == "week":
-        iso = day.isocalendar()
-        return parse_period(f"{iso.year:04d}-W{iso.week:02d}")
-    return parse_period(day.isoformat())
 
 
 def period_end_instant(period: Period, tz: tzinfo) -> datetime:

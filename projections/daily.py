@@ -7,14 +7,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from projections.clock import end_of_day, period_containing
+from projections.clock import end_of_day
 from projections.goals import GoalReport, goal_progress
 from projections.kpi import KpiDefinitions
 from projections.numbers import plain
 from projections.pipeline import local_day
 from projections.readmodel import DealWin, ReadModel, RepSpan
 from projections.scopes import unit_on
-from schemas.periods import Scope
+from schemas.periods import Scope, period_containing
 
 
 @dataclass(frozen=True)

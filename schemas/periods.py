@@ -75,6 +75,20 @@ def parse_period(text: str) -> Period:
     )
 
 
+def period_containing(day: date, kind: str) -> Period:
+    """The period of the given kind (year, quarter, month, week, day) containing the day."""
+    if kind == "year":
+        return parse_period(f"{day.year:04d}")
+    if kind == "quarter":
+        return parse_period(f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}")
+    if kind == "month":
+        return parse_period(f"{day.year:04d}-{day.month:02d}")
+    if kind == "week":
+        iso = day.isocalendar()
+        return parse_period(f"{iso.year:04d}-W{iso.week:02d}")
+    return parse_period(day.isoformat())
+
+
 def month_of(day: date) -> Period:
     return parse_period(f"{day.year:04d}-{day.month:02d}")
 

@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Literal
 
 from projections.decomposition.errors import DecompositionError
-from schemas.periods import Period, PeriodKind, parse_period
+from schemas.periods import Period, PeriodKind, period_containing
 
 TimeBy = Literal["even", "weights", "days", "working-days"]
 
@@ -51,20 +51,6 @@ class TimeSlice:
     @property
     def straddles(self) -> bool:
         return self.days < self.period.days
-
-
-def period_containing(day: date, kind: PeriodKind) -> Period:
-    """The period of the given kind that contains the day (ISO week for `week`)."""
-    if kind == "year":
-        return parse_period(f"{day.year:04d}")
-    if kind == "quarter":
-        return parse_period(f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}")
-    if kind == "month":
-        return parse_period(f"{day.year:04d}-{day.month:02d}")
-    if kind == "week":
-        iso = day.isocalendar()
-        return parse_period(f"{iso.year:04d}-W{iso.week:02d}")
-    return parse_period(day.isoformat())
 
 
 def time_slices(parent: Period, kind: PeriodKind) -> list[TimeSlice]:

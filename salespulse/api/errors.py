@@ -16,10 +16,17 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from projections.clock import period_containing
 from projections.kpi import KpiDefinitions
 from projections.readmodel import ReadModel
-from schemas.periods import Period, PeriodError, Scope, ScopeError, parse_period, parse_scope
+from schemas.periods import (
+    Period,
+    PeriodError,
+    Scope,
+    ScopeError,
+    parse_period,
+    parse_scope,
+    period_containing,
+)
 
 
 class ApiError(HTTPException):

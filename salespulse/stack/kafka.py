@@ -7,11 +7,11 @@ import hashlib
 import shutil
 import subprocess
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from salespulse.stack.config import KAFKA_VERSION, STACK_FILES, StackConfig
 from salespulse.stack.process import (
+    ServiceStatus,
     StackError,
     ensure_port_free,
     is_alive,
@@ -49,16 +49,6 @@ log.segment.bytes=268435456
 """
 
 
-@dataclass(frozen=True)
-class KafkaStatus:
-    version: str
-    address: str
-    pid: int | None
-    data_dir: Path
-    healthy: bool
-    external: bool
-
-
 class LocalKafka:
     """Start, stop and inspect the broker whose files live under `<state>/kafka`."""
 
@@ -71,17 +61,17 @@ class LocalKafka:
         self.log_file = self.home / "stdout.log"
 
     # -- inspection ---------------------------------------------------------------------
-    def status(self) -> KafkaStatus:
+    def status(self) -> ServiceStatus:
         if self.config.external_kafka:
             host, _, port = self.config.external_kafka.rpartition(":")
             healthy = port_answers(host or "127.0.0.1", int(port or 9092))
-            return KafkaStatus(
+            return ServiceStatus(
                 "external", self.config.external_kafka, None, Path("-"), healthy, True
             )
         pid = read_pid(self.pid_file)
         alive = is_alive(pid)
         healthy = alive and self._accepts_requests()
-        return KafkaStatus(
+        return ServiceStatus(
             KAFKA_VERSION,
             self.config.kafka_bootstrap,
             pid if alive else None,

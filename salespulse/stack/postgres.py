@@ -7,11 +7,11 @@ import pwd
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from salespulse.stack.config import StackConfig
 from salespulse.stack.process import (
+    ServiceStatus,
     StackError,
     ensure_port_free,
     is_alive,
@@ -39,16 +39,6 @@ SERVER_SETTINGS = {
 }
 
 
-@dataclass(frozen=True)
-class PostgresStatus:
-    version: str
-    address: str
-    pid: int | None
-    data_dir: Path
-    healthy: bool
-    external: bool
-
-
 class LocalPostgres:
     """Start, stop and inspect the cluster whose files live under `<state>/postgres`."""
 
@@ -59,16 +49,16 @@ class LocalPostgres:
         self.socket_dir = self.home / "run"
         self.log_file = self.home / "server.log"
 
-    def status(self) -> PostgresStatus:
+    def status(self) -> ServiceStatus:
         if self.config.external_database:
-            return PostgresStatus(
+            return ServiceStatus(
                 "external", redact(self.config.external_database), None, Path("-"),
                 self._accepts_connections(), True,
             )  # fmt: skip
         pid = read_pid(self.data_dir / "postmaster.pid")
         alive = is_alive(pid)
         version = self._version() if find_bin_dir() else "not installed"
-        return PostgresStatus(
+        return ServiceStatus(
             version,
             f"{self.config.host}:{self.config.pg_port}",
             pid if alive else None,

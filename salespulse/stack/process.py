@@ -8,7 +8,20 @@ import os
 import signal
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What `stack status` shows of one server."""
+
+    version: str
+    address: str
+    pid: int | None
+    data_dir: Path
+    healthy: bool
+    external: bool
 
 
 class StackError(RuntimeError):
