@@ -235,3 +235,15 @@ def test_events_posted_to_the_api_come_back_through_a_worker_and_the_stream(
             one = [json.loads(order.model_dump_json(exclude_none=True))]
             assert client.post("/api/events", json=one, headers=auth("admin")).status_code == 202
             assert _next(lines, "leaderboard")["entries"][0]["rep_id"] == "r3"
+
+
+def test_each_role_gets_exactly_its_scope_over_real_postgres(pg_world: PgWorld) -> None:
+    # The unit tests' role matrix, replayed against the PostgreSQL-backed app: every endpoint
+    # family, every role, allowed and forbidden — and 401 without a token.
+    from tests.support.api import auth
+    from tests.unit.test_api_auth import MATRIX, ROLES
+
+    for url, expected in MATRIX.items():
+        got = tuple(pg_world.client.get(url, headers=auth(r)).status_code for r in ROLES)
+        assert got == expected, url
+        assert pg_world.client.get(url).status_code == 401, url
