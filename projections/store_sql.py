@@ -13,10 +13,14 @@ SELECT * FROM unnest(%b::int[], %b::bigint[])
 ON CONFLICT (partition) DO UPDATE
 SET "offset" = GREATEST(a."offset", EXCLUDED."offset"), updated_at = now()
 """
-INSERT_APPLIED_EVENTS = """
-INSERT INTO {s}.applied_events (event_id) SELECT unnest(%b::uuid[]) ON CONFLICT DO NOTHING
+# Inserts the batch's event ids and returns those that were there already (applied before).
+CLAIM_EVENTS = """
+WITH batch AS (SELECT unnest(%b::uuid[]) AS event_id),
+claimed AS (
+    INSERT INTO {s}.applied_events (event_id) SELECT event_id FROM batch
+    ON CONFLICT DO NOTHING RETURNING event_id)
+SELECT event_id FROM batch EXCEPT ALL SELECT event_id FROM claimed
 """
-INSERT_APPLIED_EVENTS_RETURNING = INSERT_APPLIED_EVENTS + " RETURNING event_id"
 NOTIFY = "SELECT pg_notify(%s, %s)"
 
 # Write parameters travel in binary (%b): dumping big arrays as text costs several times more.

@@ -47,6 +47,9 @@ class Settings:
     batch_within_ms: int = 20  # p99 deal-to-dashboard 140 ms at 20, 347 ms at 100 (bench)
     # Deals that occurred longer ago than this are recorded but not pushed as live news.
     live_cutoff_hours: int = 24
+    # How `salespulse worker` consumes: "batch" (aiokafka batches, the default: 3x faust's
+    # per-event stream on 2 cores, see bench/README.md) or "faust" (a faust-streaming agent).
+    worker_engine: str = "batch"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +83,9 @@ class Settings:
             live_cutoff_hours=_positive_int(
                 env, "SALESPULSE_LIVE_CUTOFF_HOURS", default.live_cutoff_hours
             ),
+            worker_engine=_choice(
+                env, "SALESPULSE_WORKER_ENGINE", WORKER_ENGINES, default.worker_engine
+            ),
         )
 
     @property
@@ -106,6 +112,16 @@ class Settings:
             f"no exchange rate from {currency} to the base currency {self.base_currency} "
             "(configure SALESPULSE_FX_RATES)"
         )
+
+
+WORKER_ENGINES = ("batch", "faust")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name, default).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -21,6 +22,21 @@ class RawRecord:
     value: bytes | None
 
 
+class LogRecord(Protocol):
+    """A record read from the log: RawRecord, or a Kafka client's own record object."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
 @dataclass(frozen=True)
 class DecodedBatch:
     # (partition, offset, event); event is None for a record sent to the dead-letter topic,
@@ -29,7 +45,7 @@ class DecodedBatch:
     dead_letters: list[DeadLetter]
 
 
-def decode_batch(raw: Iterable[RawRecord]) -> DecodedBatch:
+def decode_batch(raw: Iterable[LogRecord]) -> DecodedBatch:
     records: list[tuple[int, int, AnyEvent | None]] = []
     dead: list[DeadLetter] = []
     for rec in raw:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from projections.registry import VersionConflict, activate_version, active_versi
 from projections.store_reads import PostgresReadModel
 from salespulse.runtime import ensure_active_version, open_store
 from salespulse.settings import Settings
-from streams.replay import replay
+from streams.replay import DEFAULT_BATCH_SIZE, ReplayError, replay
 
 PREVIEW_ROWS = 40
 
@@ -36,7 +37,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--switch", action="store_true", help="activate it once caught up")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
-        "--batch-size", type=int, default=10_000, help="events per transaction (default 10000)"
+        "--batch-size",
+        type=_positive,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"events per transaction (default {DEFAULT_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--processes",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        help="replay processes, each taking a share of the partitions (default: the number "
+        "of CPUs, here %(default)s)",
     )
     parser.set_defaults(run=run)
 
@@ -63,9 +74,14 @@ def run(args: argparse.Namespace) -> int:
             bar.n = done
             bar.refresh()
 
-        result = replay(
-            store, settings.kafka_bootstrap, settings.events_topic, progress, args.batch_size
-        )
+        try:
+            result = replay(
+                store, settings.kafka_bootstrap, settings.events_topic, progress,
+                args.batch_size, args.processes,
+            )  # fmt: skip
+        except ReplayError as exc:
+            print(f"salespulse replay: {exc}; run it again to resume", file=sys.stderr)
+            return 1
     print(
         f"version {result.version} ({result.schema}): {result.status}; "
         f"{result.records} records read, {result.applied} events applied by this run",
@@ -82,6 +98,13 @@ def run(args: argparse.Namespace) -> int:
             activate_version(conn, kpis.version, settings.schema_prefix)
         print(f"version {kpis.version} is now active", file=sys.stderr)
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _bar(disabled: bool, version: int) -> tqdm:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,10 +13,11 @@ import faust
 
 from producers.topics import ensure_topics
 from salespulse.runtime import ensure_active_version, fold_context
-from salespulse.settings import Settings
+from salespulse.settings import WORKER_ENGINES, Settings
 from streams.agents.project import register
 from streams.announcer import Announcer
 from streams.app import create_app
+from streams.batch_engine import BatchEngine
 from streams.versions import LiveVersions
 
 
@@ -31,18 +34,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="KPI definitions for a fresh database (default: version 1); later versions come "
         "from `salespulse replay`",
     )
+    parser.add_argument(
+        "--engine",
+        choices=WORKER_ENGINES,
+        help="batch: aiokafka batches into the store (default; SALESPULSE_WORKER_ENGINE); "
+        "faust: a faust-streaming agent (about a third of the throughput, see bench/README.md)",
+    )
     parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning"])
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    engine = args.engine or settings.worker_engine
     ensure_topics(settings)
     ensure_active_version(settings, args.kpis)
-    app = create_app(settings)
-    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes)
-    dlq = app.topic(settings.dlq_topic, key_type=bytes, value_type=bytes)
-    broadcasts = app.topic(settings.broadcasts_topic, key_type=bytes, value_type=bytes)
     announcer = Announcer(
         settings.database_url,
         settings.schema_prefix,
@@ -55,20 +61,43 @@ def run(args: argparse.Namespace) -> int:
         settings.kafka_bootstrap, settings.events_topic,
     )  # fmt: skip
     versions.refresh(force=True)
-    register(
-        app, events, dlq, broadcasts, versions, announcer,
-        settings.batch_max, settings.batch_within_ms / 1000,
-    )  # fmt: skip
+    logging.basicConfig(format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     logging.getLogger("salespulse").setLevel(args.loglevel.upper())
+    logging.getLogger("streams").setLevel(args.loglevel.upper())
     print(
-        f"worker: {settings.events_topic} -> {', '.join(versions.schemas)} "
+        f"worker ({engine} engine): {settings.events_topic} -> {', '.join(versions.schemas)} "
         f"(group {settings.worker_group}, batches of up to {settings.batch_max} "
         f"within {settings.batch_within_ms} ms)",
         flush=True,
     )
     try:
-        faust.Worker(app, loglevel=args.loglevel, quiet=True).execute_from_commandline()
+        if engine == "faust":
+            _run_faust(settings, versions, announcer, args.loglevel)
+        else:
+            asyncio.run(_run_batch(settings, versions, announcer))
     finally:
         announcer.close()
         versions.close()
     return 0
+
+
+async def _run_batch(settings: Settings, versions: LiveVersions, announcer: Announcer) -> None:
+    engine = BatchEngine(settings, versions, announcer)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, engine.stop)
+    await engine.run()
+
+
+def _run_faust(
+    settings: Settings, versions: LiveVersions, announcer: Announcer, loglevel: str
+) -> None:
+    app = create_app(settings)
+    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes)
+    dlq = app.topic(settings.dlq_topic, key_type=bytes, value_type=bytes)
+    broadcasts = app.topic(settings.broadcasts_topic, key_type=bytes, value_type=bytes)
+    register(
+        app, events, dlq, broadcasts, versions, announcer,
+        settings.batch_max, settings.batch_within_ms / 1000,
+    )  # fmt: skip
+    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()

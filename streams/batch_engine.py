@@ -1,0 +1,221 @@
+"""The batch engine of `salespulse worker`: consumer-group batches straight into the store.
+
+faust's stream hands events to an agent one at a time; on 2 cores that path alone tops out
+near 9k events/s (bench/README.md), a third of what the store can apply. The store wants
+batches, and the consumer already fetches them: this engine takes `getmany()` batches from
+an aiokafka consumer (faust's own client) in the same consumer group protocol, decodes the
+next batch while the previous one is being written, and keeps every guarantee of the faust
+engine (`streams/agents/project.py`): at-least-once delivery, exactly-once effects by the
+store's offsets and event ids, dead letters, the announcements outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from projections.batch import AppliedResult
+from salespulse.settings import Settings
+from streams.announcer import Announcer
+from streams.applying import Versions, apply_until_done, relay
+from streams.batching import DecodedBatch, decode_batch
+
+log = logging.getLogger(__name__)
+
+COMMIT_EVERY_S = 1.0  # Kafka offsets are a hint (the store's offsets are the truth)
+GC_EVERY_S = 60.0
+FETCH_MAX_BYTES = 64 * 1024 * 1024
+PARTITION_FETCH_BYTES = 8 * 1024 * 1024
+IDLE_POLL_MS = 1000
+BUSY_POLL_MS = 5
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Decoding allocates ~20 objects per event and makes no cycles; see store._gc_paused."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class BatchEngine:
+    """Consume the events topic in the worker group and apply it batch by batch."""
+
+    def __init__(self, settings: Settings, versions: Versions, announcer: Announcer | None):
+        self.settings, self.versions, self.announcer = settings, versions, announcer
+        self.batch_max = settings.batch_max
+        self.within_s = settings.batch_within_ms / 1000
+        self.stopping = asyncio.Event()
+        self._busy: asyncio.Task[AppliedResult] | None = None  # the batch being written
+        self._to_commit: dict[TopicPartition, int] = {}
+        self._committed_at = 0.0
+        self._producer: AIOKafkaProducer | None = None
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def run(self) -> None:
+        s = self.settings
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            group_id=s.worker_group,
+            client_id=f"{s.worker_group}-worker",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_bytes=FETCH_MAX_BYTES,
+            max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+            # A crashed worker's partitions move to the survivors after 10 s, not a minute.
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+        )
+        producer = self._producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap, acks="all"
+        )
+        await producer.start()
+        try:
+            consumer.subscribe([s.events_topic], listener=_Rebalance(self, consumer))
+            await consumer.start()
+            try:
+                await self._loop(consumer, producer)
+            finally:
+                await self._settle(consumer)
+                await consumer.stop()
+        finally:
+            await producer.stop()
+
+    async def _send_broadcast(self, key: bytes, value: bytes) -> None:
+        assert self._producer is not None
+        await self._producer.send_and_wait(self.settings.broadcasts_topic, value=value, key=key)
+
+    async def _loop(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
+        # Announcements recorded before a crash but not yet copied to Kafka go out first.
+        await relay(self.announcer, self._send_broadcast)
+        gc.freeze()  # start-up objects live forever: keep them out of every collection
+        gc.disable()  # collected every GC_EVERY_S instead (see _no_gc)
+        collected = time.monotonic()
+        while not self.stopping.is_set():
+            messages = await self._gather(consumer)
+            if not messages:
+                continue
+            with _no_gc():
+                batch = decode_batch(messages)
+            await self._send_dead_letters(producer, batch)
+            # Batches of one partition must apply in log order: wait for the previous one.
+            await self._finish(consumer)
+            self._busy = asyncio.create_task(
+                apply_until_done(self.versions, batch.records, self.announcer)
+            )
+            # Let the write start in its thread now: getmany() does not yield to the event
+            # loop when records are buffered, and decoding the next batch never does.
+            await asyncio.sleep(0)
+            for m in messages:
+                tp = TopicPartition(m.topic, m.partition)
+                self._to_commit[tp] = max(self._to_commit.get(tp, 0), m.offset + 1)
+            if time.monotonic() - collected > GC_EVERY_S:
+                gc.collect()
+                collected = time.monotonic()
+        await self._finish(consumer)
+
+    async def _gather(self, consumer: AIOKafkaConsumer) -> list[Any]:
+        """Up to batch_max records: what arrives within the window after the first one, and
+        while the previous batch is still being written (the next batch grows meanwhile)."""
+        messages: list[Any] = []
+        deadline: float | None = None
+        while len(messages) < self.batch_max and not self.stopping.is_set():
+            now = time.monotonic()
+            writing = self._busy is not None and not self._busy.done()
+            if deadline is not None and now >= deadline and not writing:
+                break
+            if deadline is None:
+                timeout_ms = BUSY_POLL_MS if writing else IDLE_POLL_MS
+            else:
+                timeout_ms = BUSY_POLL_MS if now >= deadline else int((deadline - now) * 1000) + 1
+            got = await consumer.getmany(
+                timeout_ms=timeout_ms, max_records=self.batch_max - len(messages)
+            )
+            for records in got.values():
+                messages.extend(records)
+            if messages and deadline is None:
+                deadline = time.monotonic() + self.within_s
+            if not messages and not writing:
+                return messages  # idle: let the caller check for a stop
+        return messages
+
+    async def _finish(self, consumer: AIOKafkaConsumer) -> None:
+        """Wait for the batch being written; relay its announcements; commit now and then."""
+        await self._written()
+        if time.monotonic() - self._committed_at >= COMMIT_EVERY_S:
+            await self._commit(consumer)
+
+    async def _written(self) -> None:
+        if self._busy is None:
+            return
+        result = await self._busy
+        self._busy = None
+        if result.deal_wins:
+            await relay(self.announcer, self._send_broadcast)
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        assigned = consumer.assignment()
+        offsets = {tp: o for tp, o in self._to_commit.items() if tp in assigned}
+        self._to_commit.clear()
+        self._committed_at = time.monotonic()
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:  # e.g. a rebalance in between; the store has the offsets
+            log.info("Kafka offset commit skipped: %s", exc)
+
+    async def _settle(self, consumer: AIOKafkaConsumer) -> None:
+        """Before partitions go (rebalance, shutdown): finish the write, commit its offsets."""
+        await self._written()
+        await self._commit(consumer)
+
+    async def _send_dead_letters(self, producer: AIOKafkaProducer, batch: DecodedBatch) -> None:
+        for letter in batch.dead_letters:
+            log.warning(
+                "dead letter: %s[%d]@%d: %s",
+                letter.topic, letter.partition, letter.offset, letter.reason,
+            )  # fmt: skip
+            await producer.send_and_wait(
+                self.settings.dlq_topic, value=letter.value, key=letter.key, headers=letter.headers
+            )
+
+    async def seek_to_stored(
+        self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]
+    ) -> None:
+        """Start each new partition after the offset the active projection recorded.
+
+        Kafka's committed offset may lag behind the store's (commits are periodic); reading
+        from the store's skips what would be skipped anyway."""
+        active = self.versions.active
+        if active is None or not assigned:
+            return
+        stored = await asyncio.to_thread(active.offsets)
+        for tp in assigned:
+            if tp.partition in stored:
+                consumer.seek(tp, stored[tp.partition] + 1)
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, engine: BatchEngine, consumer: AIOKafkaConsumer) -> None:
+        self.engine, self.consumer = engine, consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.engine._settle(self.consumer)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.engine.seek_to_stored(self.consumer, assigned)
