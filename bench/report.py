@@ -48,7 +48,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def headline(pub: dict[str, Any], pipe: dict[str, Any]) -> bl.Table:
+def headline(pub: dict[str, Any], pipe: dict[str, Any], rep: dict[str, Any] | None) -> bl.Table:
     t = bl.Table(["figure", "events/s"])
     t.add("simulate --publish (wall, incl. start-up and final flush)", pub["publish"]["rate_wall"])
     t.add("simulate > /dev/null (generator ceiling)", pub["generator"]["rate_wall"])
@@ -59,15 +59,40 @@ def headline(pub: dict[str, Any], pipe: dict[str, Any]) -> bl.Table:
         best = bench_pipeline.best_ceiling(pipe, kind)
         if best:
             t.add(f"ceiling: consume + {kind} (best client)", best)
+    for r in (rep or {}).get("replay", []):
+        t.add(f"replay, {r['processes']} process(es), wall", r["events_per_s"])
+    if rep:
+        ceiling = rep["ceiling_decoded_events_per_s"]
+        t.add("replay ceiling: bulk reader + decode (one process)", ceiling)
     return t
+
+
+def replay_table(rep: dict[str, Any]) -> str:
+    t = bl.Table(
+        ["replay (bench_replay.py)", "events/s", "wall s", "CPU s", "peak RSS MiB (all / largest)"]
+    )
+    for r in rep["replay"]:
+        t.add(
+            f"salespulse replay --processes {r['processes']} (exit {r['status']})",
+            r["events_per_s"], r["wall_s"], r["cpu_s"],
+            f"{r['peak_rss_mib_all_processes']:.0f} / {r['peak_rss_mib_largest_process']:.0f}",
+        )  # fmt: skip
+    t.add("ceiling: bulk reader, raw", rep["ceiling_raw_events_per_s"], "", "", "")
+    t.add("ceiling: bulk reader + decode_batch", rep["ceiling_decoded_events_per_s"], "", "", "")
+    return (
+        t.markdown()
+        + f"\n\nbest replay / decode ceiling: {rep['best_replay_over_decoded_ceiling']}"
+    )
 
 
 def main() -> None:
     run = Path(sys.argv[1])
     pub = json.loads((run / "publish.json").read_text())
     pipe = json.loads((run / "pipeline.json").read_text())
+    replay_json = run / "replay.json"
+    rep = json.loads(replay_json.read_text()) if replay_json.exists() else None
     m = machine()
-    results = {"run": run.name, "machine": m, "publish": pub, "pipeline": pipe}
+    results = {"run": run.name, "machine": m, "publish": pub, "pipeline": pipe, "replay": rep}
     md = "\n".join(
         [
             f"# Bench run {run.name}",
@@ -91,7 +116,7 @@ def main() -> None:
             "",
             "## Headline",
             "",
-            headline(pub, pipe).markdown(),
+            headline(pub, pipe, rep).markdown(),
             "",
             "## Publish (bench_publish.py)",
             "",
@@ -101,6 +126,7 @@ def main() -> None:
             "",
             bench_pipeline.report(pipe),
             "",
+            *(["## Replay (bench_replay.py)", "", replay_table(rep), ""] if rep else []),
         ]
     )
     (run / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
