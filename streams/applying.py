@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY_S = 10.0
 
-# Sends one (key, value) record to the broadcasts topic and returns once the broker has it.
-SendBroadcast = Callable[[bytes, bytes], Awaitable[None]]
+# Sends (key, value) records to the broadcasts topic and returns once the broker has them all.
+SendBroadcasts = Callable[[list[tuple[bytes, bytes]]], Awaitable[None]]
 
 
 class Versions(Protocol):
@@ -56,11 +56,10 @@ def _apply(versions: Versions, records: list[Record], announcer: Announcer | Non
     return versions.apply(records, hook)
 
 
-async def relay(announcer: Announcer | None, send: SendBroadcast) -> None:
+async def relay(announcer: Announcer | None, send: SendBroadcasts) -> None:
     """Copy recorded announcements to the broadcasts topic, then mark them (the outbox)."""
     if announcer is None:
         return
     while pending := await asyncio.to_thread(announcer.pending):
-        for broadcast in pending:
-            await send(*topic_record(broadcast))
+        await send([topic_record(broadcast) for broadcast in pending])
         await asyncio.to_thread(announcer.relayed, pending)

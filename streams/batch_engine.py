@@ -62,6 +62,7 @@ class BatchEngine:
         self._to_commit: dict[TopicPartition, int] = {}
         self._committed_at = 0.0
         self._producer: AIOKafkaProducer | None = None
+        self._announced = asyncio.Event()  # the relay has announcements to copy
 
     def stop(self) -> None:
         self.stopping.set()
@@ -95,13 +96,38 @@ class BatchEngine:
         finally:
             await producer.stop()
 
-    async def _send_broadcast(self, key: bytes, value: bytes) -> None:
+    async def _send_broadcasts(self, records: list[tuple[bytes, bytes]]) -> None:
         assert self._producer is not None
-        await self._producer.send_and_wait(self.settings.broadcasts_topic, value=value, key=key)
+        topic = self.settings.broadcasts_topic
+        sent = [await self._producer.send(topic, value=v, key=k) for k, v in records]
+        await asyncio.gather(*sent)
+
+    async def _relay_forever(self) -> None:
+        """Copy announcements to Kafka beside the writes, not between them (the outbox)."""
+        delay = 0.2
+        while True:
+            await self._announced.wait()
+            self._announced.clear()
+            try:
+                await relay(self.announcer, self._send_broadcasts)
+                delay = 0.2
+            except Exception:  # e.g. Kafka unreachable: they stay in the outbox meanwhile
+                log.exception("relaying announcements failed; retrying in %.1fs", delay)
+                self._announced.set()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def _loop(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
         # Announcements recorded before a crash but not yet copied to Kafka go out first.
-        await relay(self.announcer, self._send_broadcast)
+        await relay(self.announcer, self._send_broadcasts)
+        relayer = asyncio.create_task(self._relay_forever())
+        try:
+            await self._consume(consumer, producer)
+        finally:
+            relayer.cancel()
+        await relay(self.announcer, self._send_broadcasts)
+
+    async def _consume(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
         gc.freeze()  # start-up objects live forever: keep them out of every collection
         gc.disable()  # collected every GC_EVERY_S instead (see _no_gc)
         collected = time.monotonic()
@@ -165,7 +191,7 @@ class BatchEngine:
         result = await self._busy
         self._busy = None
         if result.deal_wins:
-            await relay(self.announcer, self._send_broadcast)
+            self._announced.set()
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
         assigned = consumer.assignment()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -28,8 +29,9 @@ def register(
 
     @app.agent(events_topic, name="project_events")
     async def project_events(stream: faust.StreamT[bytes]) -> None:
-        async def send(key: bytes, value: bytes) -> None:
-            await (await broadcasts_topic.send(key=key, value=value))
+        async def send(records: list[tuple[bytes, bytes]]) -> None:
+            sent = [await broadcasts_topic.send(key=k, value=v) for k, v in records]
+            await asyncio.gather(*sent)
 
         # Announcements recorded before a crash but not yet copied to Kafka go out first.
         await relay(announcer, send)

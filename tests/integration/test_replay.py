@@ -155,10 +155,12 @@ def test_a_killed_replay_resumes_from_its_own_offsets(deployment: Deployment) ->
     # when the replay is SIGKILLed twice part-way
     progress = []
     for _ in range(2):
-        # small batches, so that there is a moment between two commits to kill it in
+        # small batches, so that there is a moment between two commits to kill it in; two
+        # processes, so that killing the replay must stop its helper process too
         replay = _cli(
-            deployment, "replay", "--kpis", str(REVISED), "--no-progress", "--batch-size", "300"
-        )
+            deployment, "replay", "--kpis", str(REVISED), "--no-progress",
+            "--batch-size", "300", "--processes", "2",
+        )  # fmt: skip
         floor = applied()
         deadline = time.monotonic() + 120
         while applied() <= floor and time.monotonic() < deadline and replay.poll() is None:

@@ -1,4 +1,7 @@
-"""The round trip through the real parts: Kafka topic → faust worker process → PostgreSQL row."""
+"""The round trip through the real parts: Kafka topic → worker process → PostgreSQL row.
+
+Both worker engines: the batch engine (the default) and the faust-streaming agent.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from schemas.events import parse_event
 from tests.integration.conftest import Deployment
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("engine", ["batch", "faust"]),
+]
 
 
 def _order(amount: str, day: str = "2026-11-03") -> dict[str, object]:
@@ -27,9 +33,12 @@ def _order(amount: str, day: str = "2026-11-03") -> dict[str, object]:
     }  # fmt: skip
 
 
-def test_an_event_on_the_topic_lands_as_a_row_in_postgres(deployment: Deployment) -> None:
+def test_an_event_on_the_topic_lands_as_a_row_in_postgres(
+    deployment: Deployment, engine: str
+) -> None:
     # given a worker process consuming a fresh topic
-    deployment.start_worker()
+    deployment.env["SALESPULSE_WORKER_ENGINE"] = engine
+    worker = deployment.start_worker()
     # when one OrderSigned event is published
     with deployment.publisher() as publisher:
         publisher.publish(parse_event(_order("12500.00")))
@@ -44,13 +53,15 @@ def test_an_event_on_the_topic_lands_as_a_row_in_postgres(deployment: Deployment
         ("orders", "r-017", date(2026, 11, 3), Decimal(1)),
         ("revenue", "r-017", date(2026, 11, 3), Decimal("12500.0000")),
     ]
+    assert f"worker ({engine} engine)" in worker.output()
 
 
 def test_a_poison_record_goes_to_the_dlq_and_the_worker_carries_on(
-    deployment: Deployment,
+    deployment: Deployment, engine: str
 ) -> None:
     settings = deployment.settings
-    deployment.start_worker()
+    deployment.env["SALESPULSE_WORKER_ENGINE"] = engine
+    worker = deployment.start_worker()
     # given a record that is not Avro, written straight to the topic, between two good events
     with deployment.publisher() as publisher:
         publisher.publish(parse_event(_order("100.00")))
@@ -84,3 +95,4 @@ def test_a_poison_record_goes_to_the_dlq_and_the_worker_carries_on(
             f"SELECT sum(value) FROM {schema}.metric_daily WHERE metric = 'revenue'"
         ).fetchone()
     assert total == (Decimal("350.0000"),)
+    assert f"worker ({engine} engine)" in worker.output()

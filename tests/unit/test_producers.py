@@ -35,6 +35,7 @@ def test_settings_defaults_with_an_empty_environment() -> None:
     )
     assert (s.partitions, s.tz, s.base_currency, dict(s.fx_rates)) == (6, "UTC", "USD", {})
     assert s.database_url == "postgresql://salespulse@127.0.0.1:5433/salespulse"
+    assert s.worker_engine == "batch"
 
 
 def test_settings_from_the_environment() -> None:
@@ -49,8 +50,10 @@ def test_settings_from_the_environment() -> None:
             "SALESPULSE_TZ": "Asia/Shanghai",
             "SALESPULSE_BASE_CURRENCY": "cny",
             "SALESPULSE_FX_RATES": "USD=7.1, EUR=7.8",
+            "SALESPULSE_WORKER_ENGINE": " Faust",
         }
     )
+    assert s.worker_engine == "faust"
     assert (s.events_topic, s.dlq_topic, s.broadcasts_topic, s.partitions) == ("e", "d", "b", 12)
     assert s.zone.key == "Asia/Shanghai"
     assert s.base_currency == "CNY"
@@ -72,6 +75,7 @@ def test_settings_from_the_environment() -> None:
         ({"SALESPULSE_FX_RATES": "EUR=0"}, "a rate must be positive"),
         ({"SALESPULSE_FX_RATES": "EUR=1,EUR=2"}, "EUR is given twice"),
         ({"SALESPULSE_FX_RATES": "USD=2"}, "the base currency's rate can only be 1"),
+        ({"SALESPULSE_WORKER_ENGINE": "spark"}, "'spark' is not one of batch, faust"),
     ],
 )
 def test_settings_errors_name_the_variable(env: dict[str, str], message: str) -> None:
