@@ -645,11 +645,11 @@ def _stage_pass_1(s: Settings, end: dict[int, int]) -> dict[str, Any]:
     try:
         for batch in raw_batches(s, end, s.batch_max):
             raws = [RawRecord(s.events_topic, p, o, k, v) for p, o, k, v in batch]
+            gc.disable()  # as the batch engine decodes, and apply_batch folds
             out["decode_record"] += timed(decode_records, raws)
             t0 = time.perf_counter()
             records = decode_batch(raws).records
             out["decode_batch"] += time.perf_counter() - t0
-            gc.disable()  # as apply_batch does around its own fold
             out["fold"] += timed(plan_batch, records, {}, plain.ctx)
             gc.enable()
             seconds = timed(plain.apply_batch, records)

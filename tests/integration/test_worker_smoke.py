@@ -54,6 +54,9 @@ def test_an_event_on_the_topic_lands_as_a_row_in_postgres(
         ("revenue", "r-017", date(2026, 11, 3), Decimal("12500.0000")),
     ]
     assert f"worker ({engine} engine)" in worker.output()
+    # and SIGTERM stops it cleanly
+    worker.stop()
+    assert worker.proc is not None and worker.proc.returncode == 0, worker.output()[-2000:]
 
 
 def test_a_poison_record_goes_to_the_dlq_and_the_worker_carries_on(

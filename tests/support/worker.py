@@ -24,6 +24,8 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "salespulse.cli", "worker"],
             env={**os.environ, **self.env},
+            # The faust engine writes a `<group>-data/` folder into its working directory.
+            cwd=self.log_path.parent,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from projections.context import default_context
-from streams.replay import _Part, _split
+from streams.replay import ReplayError, _in_processes, _Part, _split
 
 
 def _part(start: dict[int, int], end: dict[int, int]) -> _Part:
@@ -33,3 +33,16 @@ def test_partitions_are_balanced_by_what_is_left_to_read() -> None:
 def test_never_more_processes_than_partitions(processes: int) -> None:
     groups = _split(_part({}, {0: 10, 1: 10}), processes)
     assert len(groups) == 2
+
+
+def test_a_failing_replay_process_is_reported_with_its_cause() -> None:
+    # given two parts whose database cannot be reached (port 1 refuses connections)
+    part = _Part(
+        "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", default_context(),
+        "s_v2", "s", "127.0.0.1:1", "t", {}, {0: 10, 1: 10}, 100,
+    )  # fmt: skip
+    # when they are replayed in two processes
+    with pytest.raises(
+        ReplayError, match=r"a replay process failed: OperationalError: .*127\.0\.0\.1"
+    ):
+        list(_in_processes(_split(part, processes=2)))
