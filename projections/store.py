@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from psycopg import sql
 from projections import store_sql as q
 from projections.aggregate import Aggregate
 from projections.batch import AppliedResult, Record, plan_batch, result_of
+from projections.collector import collector_paused
 from projections.context import FoldContext
 from projections.registry import (
     activate_version,
@@ -36,22 +36,6 @@ CREATE TABLE IF NOT EXISTS {s}.schema_migrations (
 
 # Called inside apply_batch's transaction with its connection and result.
 WithinBatch = Callable[[psycopg.Connection[Any], AppliedResult], None]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one batch.
-
-    A batch allocates ~10 small objects per event and creates no reference cycles; with the
-    collector on, its repeated passes over the live heap cost 3-4x the fold itself.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -162,7 +146,7 @@ class PostgresProjectionStore(PostgresReadModel):
             # live workers open existing versions without migrate()): add the new columns
             # first, once per store.
             self.upgrade()
-        with _gc_paused():
+        with collector_paused():
             return self._apply(records, within)
 
     def _apply(self, records: Sequence[Record], within: WithinBatch | None) -> AppliedResult:

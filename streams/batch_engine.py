@@ -15,14 +15,13 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from projections.batch import AppliedResult
+from projections.collector import collector_paused
 from salespulse.settings import Settings
 from streams.announcer import Announcer
 from streams.applying import Versions, apply_until_done, relay
@@ -36,18 +35,6 @@ FETCH_MAX_BYTES = 64 * 1024 * 1024
 PARTITION_FETCH_BYTES = 8 * 1024 * 1024
 IDLE_POLL_MS = 1000
 BUSY_POLL_MS = 5
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Decoding allocates ~20 objects per event and makes no cycles; see store._gc_paused."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class BatchEngine:
@@ -129,13 +116,13 @@ class BatchEngine:
 
     async def _consume(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
         gc.freeze()  # start-up objects live forever: keep them out of every collection
-        gc.disable()  # collected every GC_EVERY_S instead (see _no_gc)
+        gc.disable()  # collected every GC_EVERY_S instead (projections/collector.py)
         collected = time.monotonic()
         while not self.stopping.is_set():
             messages = await self._gather(consumer)
             if not messages:
                 continue
-            with _no_gc():
+            with collector_paused():
                 batch = decode_batch(messages)
             await self._send_dead_letters(producer, batch)
             # Batches of one partition must apply in log order: wait for the previous one.

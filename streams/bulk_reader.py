@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import queue
 import threading
 from collections.abc import Iterator, Mapping
@@ -19,6 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from projections.batch import Record
+from projections.collector import collector_paused
 from streams.batching import decode_batch
 
 FETCH_MAX_BYTES = 64 * 1024 * 1024
@@ -132,11 +132,5 @@ async def _read(
 
 
 def _decoded(messages: list[Any]) -> list[Record]:
-    # Decoding makes no reference cycles: the collector's passes would only cost time.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return decode_batch(messages).records
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -18,11 +18,11 @@ import os
 import queue
 import signal
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from producers.lag import end_offsets
+from projections.collector import collector_paused
 from projections.context import FoldContext
 from projections.registry import list_versions, mark_ready
 from projections.store import PostgresProjectionStore
@@ -72,7 +72,7 @@ def replay(
     """Bring `store`'s version up to the log's end, then mark it ready (unless it is active)."""
     applied = records = 0
     collector = _Collections()
-    with _collector_paused():
+    with collector_paused(freeze=True):
         while True:
             end = end_offsets(bootstrap, topic)
             start = {p: o + 1 for p, o in store.offsets().items()}
@@ -210,18 +210,3 @@ class _Collections:
         if records - self.last >= COLLECT_EVERY:
             self.last = records
             gc.collect()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A replay allocates millions of short-lived acyclic objects; the collector's passes
-    over them would cost more than the fold (see store._gc_paused)."""
-    was_enabled = gc.isenabled()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        if was_enabled:
-            gc.enable()
