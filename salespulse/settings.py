@@ -44,7 +44,7 @@ class Settings:
     schema_prefix: str = "sp"
     # A batch is applied when it has this many events, or this long after its first one.
     batch_max: int = 5000
-    batch_within_ms: int = 20  # p99 deal-to-dashboard 140 ms at 20, 347 ms at 100 (bench)
+    batch_within_ms: int = 20  # p99 deal-to-dashboard 73 ms at 20, 152 ms at 100 (bench)
     # Deals that occurred longer ago than this are recorded but not pushed as live news.
     live_cutoff_hours: int = 24
     # How `salespulse worker` consumes: "batch" (aiokafka batches, the default: 3x faust's
