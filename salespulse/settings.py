@@ -47,8 +47,8 @@ class Settings:
     batch_within_ms: int = 20  # p99 deal-to-dashboard 73 ms at 20, 152 ms at 100 (bench)
     # Deals that occurred longer ago than this are recorded but not pushed as live news.
     live_cutoff_hours: int = 24
-    # How `salespulse worker` consumes: "batch" (aiokafka batches, the default: 3x faust's
-    # per-event stream on 2 cores, see bench/README.md) or "faust" (a faust-streaming agent).
+    # How `salespulse worker` consumes: "batch" (aiokafka batches, the default: 4.3x faust's
+    # per-event stream on 2 cores, see README.md) or "faust" (a faust-streaming agent).
     worker_engine: str = "batch"
 
     @classmethod

@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--engine",
         choices=WORKER_ENGINES,
         help="batch: aiokafka batches into the store (default; SALESPULSE_WORKER_ENGINE); "
-        "faust: a faust-streaming agent (about a third of the throughput, see bench/README.md)",
+        "faust: a faust-streaming agent (about a quarter of the throughput, see README.md)",
     )
     parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning"])
     parser.set_defaults(run=run)
