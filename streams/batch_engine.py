@@ -78,7 +78,7 @@ class BatchEngine:
             try:
                 await self._loop(consumer, producer)
             finally:
-                await self._settle(consumer)
+                await self.settle(consumer)
                 await consumer.stop()
         finally:
             await producer.stop()
@@ -192,7 +192,7 @@ class BatchEngine:
         except KafkaError as exc:  # e.g. a rebalance in between; the store has the offsets
             log.info("Kafka offset commit skipped: %s", exc)
 
-    async def _settle(self, consumer: AIOKafkaConsumer) -> None:
+    async def settle(self, consumer: AIOKafkaConsumer) -> None:
         """Before partitions go (rebalance, shutdown): finish the write, commit its offsets."""
         await self._written()
         await self._commit(consumer)
@@ -228,7 +228,7 @@ class _Rebalance(ConsumerRebalanceListener):
         self.engine, self.consumer = engine, consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.engine._settle(self.consumer)
+        await self.engine.settle(self.consumer)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self.engine.seek_to_stored(self.consumer, assigned)

@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -54,7 +55,7 @@ def read_ranges(
     stop = threading.Event()
     reader = threading.Thread(
         target=_run_reader,
-        args=(bootstrap, topic, todo, batch_size, batches, stop),
+        args=(partial(_read, bootstrap, topic, todo, batch_size, batches, stop), batches),
         name="salespulse-bulk-reader",
         daemon=True,
     )
@@ -76,15 +77,10 @@ def read_ranges(
 
 
 def _run_reader(
-    bootstrap: str,
-    topic: str,
-    todo: dict[int, tuple[int, int]],
-    batch_size: int,
-    out: queue.Queue[list[Record] | _Done],
-    stop: threading.Event,
+    read: Callable[[], Coroutine[Any, Any, None]], out: queue.Queue[list[Record] | _Done]
 ) -> None:
     try:
-        asyncio.run(_read(bootstrap, topic, todo, batch_size, out, stop))
+        asyncio.run(read())
     except BaseException as exc:  # handed to the caller's thread
         out.put(_Done(exc))
     else:
