@@ -156,11 +156,10 @@ def ceiling(s: Settings, end: dict[int, int]) -> list[dict[str, Any]]:
     return out
 
 
-def consume_kafka_python(s: Settings, end: dict[int, int], handle: Callable[[bytes], Any]) -> float:
-    """Seconds to read every record from offset 0 and hand each value to `handle`."""
+def _from_the_start(s: Settings, end: dict[int, int]) -> Any:
+    """A kafka-python consumer assigned every partition of the topic, at offset 0."""
     from kafka import KafkaConsumer, TopicPartition
 
-    t0 = time.perf_counter()
     consumer = KafkaConsumer(
         bootstrap_servers=s.kafka_bootstrap,
         client_id="salespulse-bench",
@@ -172,9 +171,16 @@ def consume_kafka_python(s: Settings, end: dict[int, int], handle: Callable[[byt
         # aiokafka (the worker's client) checks them in C. Off, so as not to time that.
         check_crcs=False,
     )
+    consumer.assign([TopicPartition(s.events_topic, p) for p in end])
+    consumer.seek_to_beginning()
+    return consumer
+
+
+def consume_kafka_python(s: Settings, end: dict[int, int], handle: Callable[[bytes], Any]) -> float:
+    """Seconds to read every record from offset 0 and hand each value to `handle`."""
+    t0 = time.perf_counter()
+    consumer = _from_the_start(s, end)
     try:
-        consumer.assign([TopicPartition(s.events_topic, p) for p in end])
-        consumer.seek_to_beginning()
         left = sum(end.values())
         while left > 0:
             for records in consumer.poll(timeout_ms=1000, max_records=100_000).values():
@@ -704,20 +710,8 @@ def raw_batches(
     s: Settings, end: dict[int, int], size: int
 ) -> Iterator[list[tuple[int, int, bytes | None, bytes | None]]]:
     """The log as (partition, offset, key, value) batches, in the order a consumer gets them."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=s.kafka_bootstrap,
-        client_id="salespulse-bench",
-        group_id=None,
-        enable_auto_commit=False,
-        fetch_max_bytes=FETCH_MAX_BYTES,
-        max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
-        check_crcs=False,
-    )
+    consumer = _from_the_start(s, end)
     try:
-        consumer.assign([TopicPartition(s.events_topic, p) for p in end])
-        consumer.seek_to_beginning()
         left = sum(end.values())
         pending: list[tuple[int, int, bytes | None, bytes | None]] = []
         while left > 0:

@@ -12,7 +12,13 @@ from projections.kpi import KpiDefinitions, Rule
 from projections.numbers import TWO, ceil_to, q
 from projections.readmodel import ReadModel
 from projections.scopes import members_on, unit_on
-from schemas.periods import Period, Scope, parse_period, parse_scope, period_containing
+from schemas.periods import (
+    Period,
+    Scope,
+    as_period,
+    as_scope,
+    period_containing,
+)
 
 
 @dataclass(frozen=True)
@@ -108,8 +114,8 @@ def behaviour(
     tz: tzinfo,
 ) -> BehaviourReport:
     """Every rule applicable to the scope: per-rep rules list each rep of a unit or company."""
-    scope = parse_scope(scope) if isinstance(scope, str) else scope
-    period = parse_period(period) if isinstance(period, str) else period
+    scope = as_scope(scope)
+    period = as_period(period)
     last_day = as_of_day(as_of, tz)
     # Subjects are the reps of the scope on the as-of day, clamped into the period.
     member_day = min(max(last_day, period.start), period.end - timedelta(days=1))

@@ -14,7 +14,7 @@ from projections.numbers import TWO, q, ratio
 from projections.pipeline import DealAsOf, deals_as_of, local_day
 from projections.readmodel import ReadModel
 from projections.scopes import ScopeFilter, peer_scopes, scope_reps
-from schemas.periods import Period, Scope, parse_period, parse_scope
+from schemas.periods import Period, Scope, as_period, as_scope
 
 InScope = Callable[[str | None, date], bool]
 _DAY_SECONDS = Decimal(86400)
@@ -196,8 +196,8 @@ def funnel(
     tz: tzinfo,
 ) -> FunnelReport:
     """The funnel of a scope; as_of is clamped to the period's end for past periods."""
-    scope = parse_scope(scope) if isinstance(scope, str) else scope
-    period = parse_period(period) if isinstance(period, str) else period
+    scope = as_scope(scope)
+    period = as_period(period)
     at = min(as_of, period_end_instant(period, tz))
     last_day = as_of_day(at, tz)
     window = through(period, last_day)

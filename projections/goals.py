@@ -14,7 +14,7 @@ from projections.numbers import q, ratio
 from projections.pipeline import deals_as_of, open_in_scope, weighted_pipeline
 from projections.readmodel import ReadModel
 from projections.scopes import ScopeFilter, scope_reps, scope_spans
-from schemas.periods import Period, Scope, parse_period, parse_scope
+from schemas.periods import Period, Scope, as_period, as_scope
 
 ONE_DAY = timedelta(days=1)
 PaceStatus = Literal["ahead", "on_track", "at_risk", "behind"]
@@ -115,8 +115,8 @@ def goal_progress(
     tz: tzinfo,
 ) -> GoalReport:
     """Goal progress of every metric that has a target for the scope and period."""
-    scope = parse_scope(scope) if isinstance(scope, str) else scope
-    period = parse_period(period) if isinstance(period, str) else period
+    scope = as_scope(scope)
+    period = as_period(period)
     last_day = as_of_day(as_of, tz)
     elapsed = elapsed_days(period, last_day)
     targets = {t.metric: t.value for t in rm.targets(scope=str(scope), period=period.text)}

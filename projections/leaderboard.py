@@ -11,7 +11,7 @@ from projections.clock import as_of_day, through
 from projections.numbers import ratio
 from projections.readmodel import MetricTotal, ReadModel
 from projections.scopes import ScopeFilter, members_on, scope_spans, unit_on
-from schemas.periods import Period, Scope, parse_period, parse_scope
+from schemas.periods import Period, Scope, as_period, as_scope
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -112,8 +112,8 @@ def leaderboard(
     limit: int | None = None,
 ) -> Leaderboard:
     """Reps of the scope ranked on the metric over the period's elapsed days."""
-    scope = parse_scope(scope) if isinstance(scope, str) else scope
-    period = parse_period(period) if isinstance(period, str) else period
+    scope = as_scope(scope)
+    period = as_period(period)
     values = _values(rm, metric, scope, period, as_of_day(as_of, tz))
     targets = {t.scope: t.value for t in rm.targets(period=period.text, metric=metric)}
     reps = rm.reps()
@@ -147,7 +147,7 @@ def contest(
     tz: tzinfo,
 ) -> Contest:
     """Team versus team: totals over the elapsed days, headcount on the last elapsed day."""
-    period = parse_period(period) if isinstance(period, str) else period
+    period = as_period(period)
     last_day = as_of_day(as_of, tz)
     start, end = through(period, last_day)
     day = max(start, end - timedelta(days=1))

@@ -11,7 +11,7 @@ from projections.clock import as_of_day
 from projections.numbers import ceil_int, ratio
 from projections.readmodel import ReadModel
 from projections.scopes import parent_scope, scope_spans
-from schemas.periods import Period, Scope, parse_period, parse_scope
+from schemas.periods import Period, Scope, as_period, as_scope
 
 # Rates come from the TRAILING_DAYS before the period starts (or before the as-of day if
 # that is earlier). A rate needs at least this much history in the scope, otherwise the
@@ -100,8 +100,8 @@ def plan(
     metric: str = "revenue",
 ) -> Plan:
     """The reverse funnel for the scope's target on `metric` in the period."""
-    scope = parse_scope(scope) if isinstance(scope, str) else scope
-    period = parse_period(period) if isinstance(period, str) else period
+    scope = as_scope(scope)
+    period = as_period(period)
     end = min(period.start, as_of_day(as_of, tz) + timedelta(days=1))
     # (clamped: a period in year 1 has less than TRAILING_DAYS of calendar before it)
     start = end - timedelta(days=min(TRAILING_DAYS, (end - date.min).days))

@@ -26,11 +26,7 @@ class MetricDiff:
 
 def _totals(rm: ReadModel, kpis: KpiDefinitions, start: date, end: date) -> dict[str, Decimal]:
     # Every event of every rep, whatever their membership: the company total.
-    spans = [RepSpan(rep_id, start, end) for rep_id in rm.reps()]
-    out = dict.fromkeys(kpis.metrics, Decimal(0))
-    for (metric, _), total in rm.metric_totals(list(kpis.metrics), spans).items():
-        out[metric] += total.value
-    return out
+    return _scope_totals(rm, kpis, [RepSpan(rep_id, start, end) for rep_id in rm.reps()])
 
 
 def compare_versions(

@@ -116,3 +116,13 @@ def parse_scope(text: str) -> Scope:
     if sep and kind in ("unit", "rep") and ident.strip() == ident and ident:
         return Scope(kind, ident)  # type: ignore[arg-type]
     raise ScopeError(f"invalid scope {text!r}: expected 'company', 'unit:<id>' or 'rep:<id>'")
+
+
+def as_period(period: Period | str) -> Period:
+    """A Period, parsing text (the query functions take either)."""
+    return parse_period(period) if isinstance(period, str) else period
+
+
+def as_scope(scope: Scope | str) -> Scope:
+    """A Scope, parsing text (the query functions take either)."""
+    return parse_scope(scope) if isinstance(scope, str) else scope

@@ -133,9 +133,11 @@ class BatchEngine:
             # Let the write start in its thread now: getmany() does not yield to the event
             # loop when records are buffered, and decoding the next batch never does.
             await asyncio.sleep(0)
-            for m in messages:
-                tp = TopicPartition(m.topic, m.partition)
-                self._to_commit[tp] = max(self._to_commit.get(tp, 0), m.offset + 1)
+            # Each partition's records come in log order: the last one seen is its position.
+            positions = {m.partition: m.offset + 1 for m in messages}
+            for partition, position in positions.items():
+                tp = TopicPartition(self.settings.events_topic, partition)
+                self._to_commit[tp] = max(self._to_commit.get(tp, 0), position)
             if time.monotonic() - collected > GC_EVERY_S:
                 gc.collect()
                 collected = time.monotonic()
