@@ -32,12 +32,12 @@ import benchlib as bl
 import httpx
 import psycopg
 
-from producers.lag import end_offsets, lag
-from producers.publisher import EventPublisher
-from producers.topics import ensure_topics
-from projections.builders import Events
+from infra.offsets import end_offsets, lag
+from infra.publisher import EventPublisher
+from infra.settings import Settings
+from infra.topics import ensure_topics
 from salespulse.runtime import ensure_active_version, live_offsets
-from salespulse.settings import Settings
+from tests.support.builders import Events
 
 REPS = [f"r{i:02d}" for i in range(1, 21)]
 DRAIN_S = 30.0  # after the last win, how long missing frames are waited for

@@ -44,7 +44,7 @@ import benchlib as bl
 import psycopg
 from psycopg import sql
 
-from salespulse.settings import Settings
+from infra.settings import Settings
 
 FETCH_MAX_BYTES = 64 * 1024 * 1024
 PARTITION_FETCH_BYTES = 8 * 1024 * 1024  # what the worker asks for (consumer_max_fetch_size)
@@ -283,7 +283,7 @@ def run_workers(
     max_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Run n workers from a fresh group and schema until idle (or max_seconds); measure."""
-    from projections.registry import notify_channel
+    from projections.postgres.registry import notify_channel
 
     env = {**bl.variant_env(s, tag), **(extra_env or {})}
     schema = f"{env['SALESPULSE_SCHEMA_PREFIX']}_v1"
@@ -616,7 +616,7 @@ def _inserts_per_row(store: Any) -> float | None:
 
 
 def _stage_pass_1(s: Settings, end: dict[int, int]) -> dict[str, Any]:
-    from projections.batch import plan_batch
+    from projections.model.batch import plan_batch
     from salespulse.runtime import open_store
     from schemas.codec import decode_record
     from streams.announcer import Announcer

@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     s = bl.settings()
-    from producers.topics import ensure_topics
+    from infra.topics import ensure_topics
 
     # Created outside the timed region: the bench times publishing, not topic creation.
     ensure_topics(s)
@@ -141,7 +141,7 @@ def edge_costs(reps: int, seed: int) -> dict[str, Any]:
     """
     from kafka.record import util as record_util
 
-    from producers.publisher import partition_key, stamp
+    from infra.publisher import partition_key, stamp
     from schemas.codec import encode
     from schemas.events import parse_event
 

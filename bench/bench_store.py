@@ -18,11 +18,11 @@ from decimal import Decimal
 
 import psycopg
 
-from projections.batch import plan_batch
-from projections.context import FoldContext
-from projections.kpi import default_kpis
-from projections.sample import random_history
-from projections.store import PostgresProjectionStore
+from projections.model.batch import plan_batch
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
+from projections.postgres.store import PostgresProjectionStore
+from tests.support.sample import random_history
 
 
 def database_url() -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from salespulse.settings import Settings
+from infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -167,7 +167,7 @@ def parse_summary(stderr: str, verb: str) -> tuple[int, float] | None:
 
 # -- Kafka / PostgreSQL -----------------------------------------------------------------------
 def end_offsets(s: Settings) -> dict[int, int]:
-    from producers.lag import end_offsets as _end_offsets
+    from infra.offsets import end_offsets as _end_offsets
 
     return _end_offsets(s.kafka_bootstrap, s.events_topic)
 

@@ -16,7 +16,7 @@ import time
 
 import faust
 
-from salespulse.settings import Settings
+from infra.settings import Settings
 from streams.app import create_app
 from streams.batching import RawRecord, decode_batch
 

@@ -27,7 +27,7 @@ def main() -> int:
     if not prefix:
         return cli_main(sys.argv[1:])
 
-    from projections.store import PostgresProjectionStore
+    from projections.postgres.store import PostgresProjectionStore
 
     main_profile, apply_profile = cProfile.Profile(), cProfile.Profile()
     calls = {"batches": 0, "records": 0, "seconds": 0.0}

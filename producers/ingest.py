@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from salespulse.settings import Settings
+from infra.settings import Settings
 from schemas.events import EVENT_CLASSES, AnyEvent, parse_event
 
 # The data field that names an amount's currency (every type with money has it).

@@ -16,11 +16,11 @@ from contextlib import ExitStack, contextmanager
 
 import psycopg
 
-from projections.locks import LockBook, TargetGuard
-from projections.readmodel import ReadModel
-from projections.registry import active_version
-from projections.store_reads import PostgresReadModel
-from salespulse.settings import Settings
+from infra.settings import Settings
+from projections.model.readmodel import ReadModel
+from projections.postgres.reads import PostgresReadModel
+from projections.postgres.registry import active_version
+from projections.targets.locks import LockBook, TargetGuard
 
 # A command waiting on an unreachable database should fail in seconds, not minutes.
 CONNECT_TIMEOUT_S = 5

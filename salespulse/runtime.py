@@ -7,11 +7,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from projections.context import FoldContext
-from projections.kpi import KpiDefinitions, default_kpis, load_kpis
-from projections.registry import active_version, ensure_registry, list_versions, schema_for
-from projections.store import PostgresProjectionStore
-from salespulse.settings import Settings
+from infra.settings import Settings
+from projections.model.context import FoldContext
+from projections.model.kpi import KpiDefinitions, default_kpis, load_kpis
+from projections.postgres.registry import active_version, ensure_registry, list_versions, schema_for
+from projections.postgres.store import PostgresProjectionStore
 
 
 def fold_context(settings: Settings, kpis: KpiDefinitions | None = None) -> FoldContext:

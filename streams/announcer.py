@@ -8,19 +8,19 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import psycopg
+from projections.broadcasts.log.announcements import announcements
 
-from projections.announcements import announcements
-from projections.batch import AppliedResult
-from projections.broadcasts import (
+from projections.broadcasts.log import (
     Broadcast,
     ensure_broadcasts,
     insert_broadcasts,
     mark_relayed,
     unrelayed,
 )
-from projections.kpi import KpiDefinitions
-from projections.store import WithinBatch
-from projections.store_reads import PostgresReadModel
+from projections.model.batch import AppliedResult
+from projections.model.kpi import KpiDefinitions
+from projections.postgres.reads import PostgresReadModel
+from projections.postgres.store import WithinBatch
 
 
 def _now() -> datetime:

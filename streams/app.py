@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from salespulse.settings import Settings
+from infra.settings import Settings
 
 
 def create_app(settings: Settings) -> faust.App:

@@ -7,8 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from projections.batch import AppliedResult, Record
-from projections.store import WithinBatch
+from projections.model.batch import AppliedResult, Record
+from projections.postgres.store import WithinBatch
 from streams.announcer import Announcer, topic_record
 
 log = logging.getLogger(__name__)

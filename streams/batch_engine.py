@@ -20,9 +20,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from projections.batch import AppliedResult
-from projections.collector import collector_paused
-from salespulse.settings import Settings
+from infra.collector import collector_paused
+from infra.settings import Settings
+from projections.model.batch import AppliedResult
 from streams.announcer import Announcer
 from streams.applying import Versions, apply_until_done, relay
 from streams.batching import DecodedBatch, decode_batch

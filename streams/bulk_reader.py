@@ -18,8 +18,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from projections.batch import Record
-from projections.collector import collector_paused
+from infra.collector import collector_paused
+from projections.model.batch import Record
 from streams.batching import decode_batch
 
 FETCH_MAX_BYTES = 64 * 1024 * 1024

@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from producers.lag import end_offsets
-from projections.collector import collector_paused
-from projections.context import FoldContext
-from projections.registry import list_versions, mark_ready
-from projections.store import PostgresProjectionStore
+from infra.collector import collector_paused
+from infra.offsets import end_offsets
+from projections.model.context import FoldContext
+from projections.postgres.registry import list_versions, mark_ready
+from projections.postgres.store import PostgresProjectionStore
 from streams.bulk_reader import read_ranges
 
 Progress = Callable[[int, int], None]  # (events applied so far, events in the log now)

@@ -9,11 +9,11 @@ from typing import Any
 
 import psycopg
 
-from projections.batch import AppliedResult, Record
-from projections.context import FoldContext
-from projections.kpi import parse_kpis
-from projections.registry import list_versions
-from projections.store import PostgresProjectionStore, WithinBatch
+from projections.model.batch import AppliedResult, Record
+from projections.model.context import FoldContext
+from projections.model.kpi import parse_kpis
+from projections.postgres.registry import list_versions
+from projections.postgres.store import PostgresProjectionStore, WithinBatch
 from streams.bulk_reader import read_ranges
 
 REFRESH_S = 1.0

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from infra.settings import Settings
 from salespulse.api import (
     routes_broadcasts,
     routes_events,
@@ -37,7 +38,6 @@ from salespulse.api.readside import (
     utc_now,
 )
 from salespulse.api.sse import ChangeHub
-from salespulse.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, get_args
 
-from projections.readmodel import Rep, Unit
-from projections.scopes import scope_reps, subtree
+from projections.model.readmodel import Rep, Unit
+from projections.model.scopes import scope_reps, subtree
 from schemas.periods import Scope
 
 Role = Literal["admin", "manager", "rep", "producer"]

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from infra.settings import Settings
 from salespulse.api.auth import INGESTERS, OPEN_MODE, READERS, Principal, TokenBook, detail_allowed
 from salespulse.api.errors import ApiError
 from salespulse.api.ops import OpsSource, RequestMetrics
@@ -22,7 +23,6 @@ from salespulse.api.readside import (
     ReadView,
 )
 from salespulse.api.sse import ChangeHub
-from salespulse.settings import Settings
 from schemas.periods import Scope
 
 

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from projections.kpi import KpiDefinitions
-from projections.readmodel import ReadModel
+from projections.model.kpi import KpiDefinitions
+from projections.model.readmodel import ReadModel
 from schemas.periods import (
     Period,
     PeriodError,

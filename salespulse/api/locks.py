@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from projections.locks import LockBook, covers
-from projections.readmodel import ReadModel, TargetLock
+from projections.model.readmodel import ReadModel, TargetLock
+from projections.targets.locks import LockBook, covers
 from salespulse.api.deps import ApiContext
 from salespulse.api.errors import NoActiveVersion
 from salespulse.api.models import LockOut

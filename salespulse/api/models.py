@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
-from projections.numbers import plain
+from projections.queries.numbers import plain
 
 
 def _plain(value: Decimal) -> str:
@@ -78,7 +78,7 @@ class GoalsOut(Out):
 
     @classmethod
     def of(cls, report: Any) -> GoalsOut:
-        """From a projections.goals.GoalReport (its `lines` become `metrics`)."""
+        """From a projections.queries.goals.GoalReport (its `lines` become `metrics`)."""
         return cls(
             scope=report.scope,
             period=report.period,

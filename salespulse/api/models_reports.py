@@ -65,7 +65,7 @@ class FunnelOut(Out):
 
     @classmethod
     def of(cls, report: Any) -> FunnelOut:
-        """From a projections.funnel.FunnelReport (its stats flattened to the top level)."""
+        """From a projections.queries.funnel.FunnelReport (its stats flattened to the top level)."""
         stats = report.stats
         return cls(
             scope=report.scope,
@@ -111,7 +111,7 @@ class BehaviourOut(Out):
 
     @classmethod
     def of(cls, report: Any) -> BehaviourOut:
-        """From a projections.behaviour.BehaviourReport (its `lines` become `rules`)."""
+        """From a projections.queries.behaviour.BehaviourReport (its `lines` become `rules`)."""
         rules = [RuleOut.model_validate(line) for line in report.lines]
         return cls(
             scope=report.scope, period=report.period, as_of_day=report.as_of_day, rules=rules
@@ -189,7 +189,7 @@ class DailyOut(Out):
 
     @classmethod
     def of(cls, r: Any) -> DailyOut:
-        """From a projections.daily.DailyReport."""
+        """From a projections.queries.daily.DailyReport."""
 
         def wins(rows: Any) -> list[WinOut]:
             return [

@@ -22,10 +22,10 @@ from kafka.errors import KafkaError
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from projections.broadcasts import BROADCASTS_CHANNEL
-from projections.kpi import KpiDefinitions, parse_kpis
-from projections.registry import VERSIONS_CHANNEL, list_versions, notify_channel
-from projections.store_reads import PostgresReadModel
+from projections.broadcasts.log import BROADCASTS_CHANNEL
+from projections.model.kpi import KpiDefinitions, parse_kpis
+from projections.postgres.reads import PostgresReadModel
+from projections.postgres.registry import VERSIONS_CHANNEL, list_versions, notify_channel
 from salespulse.api.errors import NoActiveVersion
 from salespulse.api.ops import PartitionLag, VersionStatus, progress_of
 from salespulse.api.readside import ReadView

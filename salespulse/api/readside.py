@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from projections.broadcasts import Broadcast
-from projections.kpi import KpiDefinitions
-from projections.memory import InMemoryProjection
-from projections.readmodel import ReadModel
+from projections.broadcasts.log import Broadcast
+from projections.memory.projection import InMemoryProjection
+from projections.model.kpi import KpiDefinitions
+from projections.model.readmodel import ReadModel
 from schemas.events import AnyEvent
 
 
@@ -29,7 +29,7 @@ ReadModelFactory = Callable[[], AbstractContextManager[ReadView]]
 
 
 class Publisher(Protocol):
-    """The part of producers.publisher.EventPublisher the API uses (a Fake in tests)."""
+    """The part of infra.publisher.EventPublisher the API uses (a Fake in tests)."""
 
     def publish(self, event: AnyEvent) -> None: ...
 
@@ -57,7 +57,7 @@ def memory_read_side(projection: InMemoryProjection) -> ReadModelFactory:
 
 
 class BroadcastSource(Protocol):
-    """The broadcast log as the API reads it (projections.broadcasts.BroadcastLog, or a Fake)."""
+    """The broadcast log as the API reads it (broadcasts.log.BroadcastLog, or a Fake)."""
 
     def recent(self, limit: int) -> list[Broadcast]: ...
 

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Body, Header, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from producers.publisher import PublishError
-from projections.broadcasts import Broadcast
-from projections.leaderboard import leaderboard
-from projections.readmodel import ReadModel
+from infra.publisher import PublishError
+from projections.broadcasts.log import Broadcast
+from projections.model.readmodel import ReadModel
+from projections.queries.leaderboard import leaderboard
 from salespulse.api.deps import ApiContext, Ctx, Reader, StreamReader
 from salespulse.api.errors import ApiError, bad, metric_param, period_param, scope_param
 from salespulse.api.models import BroadcastOut, BroadcastsOut, CheerOut, ErrorOut, LeaderboardOut

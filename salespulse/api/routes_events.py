@@ -9,10 +9,10 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 
+from infra.publisher import PublishError
 from producers.ingest import FieldError, Rejection, Validator
-from producers.publisher import PublishError
-from projections.locks import Refusal, TargetGuard
-from projections.readmodel import TargetLock
+from projections.model.readmodel import TargetLock
+from projections.targets.locks import Refusal, TargetGuard
 from salespulse.api.auth import Principal
 from salespulse.api.deps import ApiContext, Ctx, Ingester
 from salespulse.api.errors import ApiError

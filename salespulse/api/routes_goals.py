@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from projections.goals import goal_progress
-from projections.leaderboard import contest, leaderboard
+from projections.queries.goals import goal_progress
+from projections.queries.leaderboard import contest, leaderboard
 from salespulse.api.auth import default_scope
 from salespulse.api.deps import Ctx, Reader, check_detail
 from salespulse.api.errors import metric_param, period_param, scope_param, units_param

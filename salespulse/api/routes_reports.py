@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from projections.behaviour import behaviour
-from projections.daily import daily_report
-from projections.funnel import funnel
-from projections.plan import plan
+from projections.queries.behaviour import behaviour
+from projections.queries.daily import daily_report
+from projections.queries.funnel import funnel
+from projections.queries.plan import plan
 from salespulse.api.auth import default_scope
 from salespulse.api.deps import Ctx, Reader, check_detail
 from salespulse.api.errors import ApiError, date_param, metric_param, period_param, scope_param

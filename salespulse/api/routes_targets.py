@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
-from producers.publisher import PublishError
-from projections.decomposition import DecompositionError, SplitRequest, decompose
-from projections.decomposition.publish import Publication, prepare
-from projections.readmodel import Target
+from infra.publisher import PublishError
+from projections.model.readmodel import Target
+from projections.targets.decomposition import DecompositionError, SplitRequest, decompose
+from projections.targets.decomposition.publish import Publication, prepare
 from salespulse.api.deps import Ctx, Reader, check_detail
 from salespulse.api.errors import ApiError, bad, metric_param, period_param, scope_param
 from salespulse.api.locks import HTTP_OVERRIDE_HINT, covering_locks, lock_out

@@ -13,15 +13,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 
-from producers.publisher import EventPublisher
-from projections.broadcasts import BroadcastLog
+from infra.publisher import EventPublisher
+from infra.settings import Settings
+from projections.broadcasts.log import BroadcastLog
 from salespulse.api.app import create_app
 from salespulse.api.auth import TokenBook
 from salespulse.api.deps import ApiContext
 from salespulse.api.pg import KafkaEndOffsets, PgOps, PgReadSide, pg_listener
 from salespulse.api.readside import Publisher
 from salespulse.api.sse import ChangeHub
-from salespulse.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from projections.decomposition import SplitRequest
-from projections.decomposition.org_split import OrgInto
-from projections.decomposition.source import org_children, reference_shares
+from projections.targets.decomposition import SplitRequest
+from projections.targets.decomposition.org_split import OrgInto
+from projections.targets.decomposition.source import org_children, reference_shares
 from salespulse.api.errors import bad
 from salespulse.api.readside import ReadView
 from schemas.periods import parse_period

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from salespulse.settings import Settings, SettingsError
+from infra.settings import Settings, SettingsError
 
 AUTH_FILE_VARIABLE = "SALESPULSE_AUTH_FILE"
 

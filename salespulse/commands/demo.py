@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from salespulse.settings import Settings, SettingsError
+from infra.settings import Settings, SettingsError
 from salespulse.stack.config import StackConfig
 
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     import psycopg
     from kafka.errors import KafkaError
 
-    from producers.publisher import PublishError
+    from infra.publisher import PublishError
     from salespulse.demo.children import ChildFailed
     from salespulse.demo.session import (
         Demo,

@@ -7,14 +7,14 @@ import sys
 
 import psycopg
 
-from projections.registry import (
+from infra.settings import Settings
+from projections.postgres.registry import (
     VersionConflict,
     activate_version,
     ensure_registry,
     list_versions,
     retire_version,
 )
-from salespulse.settings import Settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

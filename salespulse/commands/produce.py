@@ -7,16 +7,16 @@ import sys
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import TextIO
 
+from infra.publisher import EventPublisher, PublishError
+from infra.settings import Settings, SettingsError
 from producers.ingest import FieldError, Rejection, Validator
-from producers.publisher import EventPublisher, PublishError
-from projections.locks import Refusal, TargetGuard
+from projections.targets.locks import Refusal, TargetGuard
 from salespulse.projection_reads import (
     LazyProjections,
     ProjectionsUnavailable,
     cli_guard,
     cli_user,
 )
-from salespulse.settings import Settings, SettingsError
 from schemas.events import AnyEvent
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import psycopg
 from tqdm import tqdm
 
-from projections.kpi import KpiError, parse_kpis
-from projections.preview import ScopeDiff, compare_scopes
-from projections.registry import VersionConflict, activate_version, active_version
-from projections.store_reads import PostgresReadModel
+from infra.settings import Settings
+from projections.model.kpi import KpiError, parse_kpis
+from projections.postgres.reads import PostgresReadModel
+from projections.postgres.registry import VersionConflict, activate_version, active_version
+from projections.queries.preview import ScopeDiff, compare_scopes
 from salespulse.runtime import ensure_active_version, open_store
-from salespulse.settings import Settings
 from streams.replay import DEFAULT_BATCH_SIZE, ReplayError, replay
 
 PREVIEW_ROWS = 40
@@ -141,7 +141,7 @@ def _print_preview(diffs: list[ScopeDiff], old: int, new: int, as_json: bool) ->
 def _s(value: object) -> str | None:
     from decimal import Decimal
 
-    from projections.numbers import plain
+    from projections.queries.numbers import plain
 
     return plain(value) if isinstance(value, Decimal) else None
 

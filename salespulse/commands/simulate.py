@@ -11,10 +11,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from infra.settings import Settings, SettingsError
 from producers.simulator import DEFAULT_START, SimConfig, iter_emitted
 from producers.simulator.live import paced
 from producers.simulator.rhythm import Clock
-from salespulse.settings import Settings, SettingsError
 
 _BATCH = 2000  # lines per write / events per publish_many: amortises the per-call cost
 _PROGRESS_EVERY_S = 2.0
@@ -121,7 +121,7 @@ def _write(lines: Iterable[str], progress: _Progress) -> int:
 
 def _publish(lines: Iterable[str], settings: Settings, progress: _Progress) -> int:
     # Imported here: writing JSON lines must work without a Kafka client installed.
-    from producers.publisher import EventPublisher, PublishError
+    from infra.publisher import EventPublisher, PublishError
     from schemas.events import parse_event
 
     try:

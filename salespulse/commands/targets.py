@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from projections.decomposition import DecompositionError, Plan, decompose
-from projections.decomposition.publish import prepare
-from projections.decomposition.request import TIME_INTO
-from projections.kpi import KpiError
+from infra.settings import Settings, SettingsError
+from projections.model.kpi import KpiError
+from projections.targets.decomposition import DecompositionError, Plan, decompose
+from projections.targets.decomposition.publish import prepare
+from projections.targets.decomposition.request import TIME_INTO
 from salespulse.commands.targets_request import UsageError, build_request, parse, render_table
 from salespulse.projection_reads import (
     CLI_OVERRIDE_HINT,
@@ -27,7 +28,6 @@ from salespulse.projection_reads import (
     ProjectionsUnavailable,
     cli_user,
 )
-from salespulse.settings import Settings, SettingsError
 from schemas.periods import PeriodError
 
 _PROG = "salespulse targets split"
@@ -149,7 +149,7 @@ def _publish(
     if not publication.new:
         return 0
     # Imported here: a preview must work without Kafka clients or a reachable broker.
-    from producers.publisher import EventPublisher, PublishError
+    from infra.publisher import EventPublisher, PublishError
 
     try:
         with EventPublisher(settings, source="targets-split") as publisher:

@@ -8,13 +8,13 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from projections.decomposition import Plan, Presence, SplitRequest
-from projections.decomposition.rounding import Quantity
-from projections.decomposition.source import org_children, reference_shares
-from projections.kpi import KpiDefinitions, default_kpis, load_kpis
-from projections.readmodel import ReadModel
+from infra.settings import Settings
+from projections.model.kpi import KpiDefinitions, default_kpis, load_kpis
+from projections.model.readmodel import ReadModel
+from projections.targets.decomposition import Plan, Presence, SplitRequest
+from projections.targets.decomposition.rounding import Quantity
+from projections.targets.decomposition.source import org_children, reference_shares
 from salespulse.projection_reads import ProjectionsUnavailable
-from salespulse.settings import Settings
 from schemas.periods import parse_period
 
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}

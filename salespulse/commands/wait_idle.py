@@ -6,9 +6,9 @@ import argparse
 import sys
 import time
 
-from producers.lag import end_offsets, lag
+from infra.offsets import end_offsets, lag
+from infra.settings import Settings
 from salespulse.runtime import ensure_active_version, live_offsets
-from salespulse.settings import Settings
 
 POLL_S = 0.2
 

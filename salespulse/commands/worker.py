@@ -11,9 +11,9 @@ from pathlib import Path
 
 import faust
 
-from producers.topics import ensure_topics
+from infra.settings import WORKER_ENGINES, Settings
+from infra.topics import ensure_topics
 from salespulse.runtime import ensure_active_version, fold_context
-from salespulse.settings import WORKER_ENGINES, Settings
 from streams.agents.project import register
 from streams.announcer import Announcer
 from streams.app import create_app

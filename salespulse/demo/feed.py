@@ -18,7 +18,7 @@ _WON = '"type":"OpportunityWon"'  # the simulator's envelope is compact JSON wit
 
 
 class Publisher(Protocol):
-    """What the feed needs of producers.publisher.EventPublisher."""
+    """What the feed needs of infra.publisher.EventPublisher."""
 
     def publish(self, event: AnyEvent) -> None: ...
 

@@ -14,17 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
-from producers.lag import end_offsets, lag
-from producers.publisher import EventPublisher
+from infra.offsets import end_offsets, lag
+from infra.publisher import EventPublisher
+from infra.settings import Settings
+from infra.topics import ensure_topics
 from producers.simulator.outbox import Emitted
 from producers.simulator.rhythm import Clock
-from producers.topics import ensure_topics
 from salespulse.demo.children import Child, stop_all
 from salespulse.demo.console import Status, admin_token
 from salespulse.demo.feed import LiveFeed, publish_history
 from salespulse.demo.plan import DemoPlan, load_plan, save_plan
 from salespulse.runtime import ensure_active_version, live_offsets
-from salespulse.settings import Settings
 from salespulse.stack.config import StackConfig
 from salespulse.stack.kafka import LocalKafka
 from salespulse.stack.postgres import LocalPostgres

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, ViewportSize, sync_playwright
 
-from projections.builders import Events
 from tests.e2e.conftest import Floor, publish
+from tests.support.builders import Events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(300)]
 

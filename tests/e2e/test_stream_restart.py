@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from projections.builders import Events
 from schemas.events import AnyEvent
 from tests.e2e.conftest import publish, wait_for_version
 from tests.integration.conftest import Deployment
 from tests.support.api_process import ApiProcess
+from tests.support.builders import Events
 from tests.support.sse import Subscriber
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(300)]

@@ -11,11 +11,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from producers.lag import end_offsets, lag
-from producers.publisher import EventPublisher
-from projections.store import PostgresProjectionStore
+from infra.offsets import end_offsets, lag
+from infra.publisher import EventPublisher
+from infra.settings import Settings
+from projections.postgres.store import PostgresProjectionStore
 from salespulse.runtime import ensure_active_version, live_offsets, open_store
-from salespulse.settings import Settings
 from tests.support.worker import WorkerProcess
 
 

@@ -15,17 +15,17 @@ import pytest
 from fastapi.testclient import TestClient
 from kafka import KafkaConsumer
 
-from projections.broadcasts import BroadcastLog, deal_won_broadcast, milestone_broadcast
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.kpi import default_kpis
-from projections.store import PostgresProjectionStore
+from infra.settings import Settings
+from projections.broadcasts.log import BroadcastLog, deal_won_broadcast, milestone_broadcast
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
+from projections.postgres.store import PostgresProjectionStore
 from salespulse.api.auth import TokenBook
 from salespulse.api.server import build_app
-from salespulse.settings import Settings
 from schemas.codec import decode
 from tests.integration.conftest import Deployment
 from tests.support.api import AUTH_TOML, NOW, auth, history, make_world
+from tests.support.builders import Events
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

@@ -12,7 +12,7 @@ import pytest
 
 from producers.simulator import SimConfig
 from producers.simulator.history import iter_events
-from projections.oracle import build_oracle
+from projections.memory.oracle import build_oracle
 from salespulse.runtime import fold_context
 from schemas.events import AnyEvent, parse_event
 from tests.integration.conftest import Deployment

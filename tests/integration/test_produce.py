@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from producers.publisher import partition_key
+from infra.publisher import partition_key
 from schemas.codec import decode
 from schemas.events import AnyEvent
 

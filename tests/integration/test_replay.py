@@ -16,15 +16,15 @@ import psycopg
 import pytest
 from kafka import KafkaConsumer
 
-from projections.kpi import load_kpis
-from projections.oracle import build_oracle
-from projections.registry import list_versions
-from projections.sample import random_history
-from projections.store import PostgresProjectionStore
+from projections.memory.oracle import build_oracle
+from projections.model.kpi import load_kpis
+from projections.postgres.registry import list_versions
+from projections.postgres.store import PostgresProjectionStore
 from salespulse.runtime import fold_context
 from schemas.events import AnyEvent
 from tests.integration.conftest import Deployment
 from tests.support.compare import differences, query_suite
+from tests.support.sample import random_history
 
 pytestmark = pytest.mark.integration
 

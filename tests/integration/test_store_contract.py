@@ -14,22 +14,22 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from projections.batch import Record
-from projections.behaviour import behaviour
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.daily import daily_report
-from projections.funnel import funnel
-from projections.goals import goal_progress
-from projections.kpi import default_kpis
-from projections.leaderboard import contest, leaderboard
-from projections.memory import InMemoryProjection
-from projections.oracle import build_oracle
-from projections.plan import plan
-from projections.readmodel import ReadModel, RepSpan
-from projections.sample import random_history
-from projections.store import PostgresProjectionStore
+from projections.memory.oracle import build_oracle
+from projections.memory.projection import InMemoryProjection
+from projections.model.batch import Record
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
+from projections.model.readmodel import ReadModel, RepSpan
+from projections.postgres.store import PostgresProjectionStore
+from projections.queries.behaviour import behaviour
+from projections.queries.daily import daily_report
+from projections.queries.funnel import funnel
+from projections.queries.goals import goal_progress
+from projections.queries.leaderboard import contest, leaderboard
+from projections.queries.plan import plan
 from schemas.events import AnyEvent
+from tests.support.builders import Events
+from tests.support.sample import random_history
 
 pytestmark = pytest.mark.integration
 

@@ -8,12 +8,17 @@ from datetime import date
 import psycopg
 import pytest
 
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.kpi import default_kpis, parse_kpis
-from projections.readmodel import RepSpan
-from projections.registry import VersionConflict, activate_version, active_version, list_versions
-from projections.store import PostgresProjectionStore
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis, parse_kpis
+from projections.model.readmodel import RepSpan
+from projections.postgres.registry import (
+    VersionConflict,
+    activate_version,
+    active_version,
+    list_versions,
+)
+from projections.postgres.store import PostgresProjectionStore
+from tests.support.builders import Events
 
 pytestmark = pytest.mark.integration
 

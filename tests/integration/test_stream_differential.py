@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from projections.oracle import build_oracle
-from projections.sample import random_history
+from projections.memory.oracle import build_oracle
 from salespulse.runtime import fold_context
 from tests.integration.conftest import Deployment
 from tests.support.compare import differences, query_suite
+from tests.support.sample import random_history
 
 pytestmark = pytest.mark.integration
 

@@ -16,14 +16,14 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.kpi import default_kpis
-from projections.store import PostgresProjectionStore
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
+from projections.postgres.store import PostgresProjectionStore
 from salespulse.api.auth import TokenBook
 from salespulse.api.server import build_app
 from tests.integration.conftest import Deployment
 from tests.support.api import AUTH_TOML, NOW, auth
+from tests.support.builders import Events
 from tests.support.targets import cli, event_json, history, jsonl, log_size, org
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

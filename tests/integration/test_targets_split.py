@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from projections.builders import Events
 from salespulse.api.auth import TokenBook
 from salespulse.api.server import build_app
 from tests.integration.conftest import Deployment
 from tests.support.api import AUTH_TOML, NOW, auth
+from tests.support.builders import Events
 from tests.support.targets import (
     SCOPES,
     TEAMS,

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from kafka import KafkaConsumer
 
-from projections.builders import Events
 from tests.integration.conftest import Deployment
+from tests.support.builders import Events
 
 pytestmark = pytest.mark.integration
 

@@ -10,20 +10,20 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from producers.publisher import PublishError
-from projections.broadcasts import Broadcast, NewBroadcast, deal_won_broadcast
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.kpi import default_kpis
-from projections.memory import InMemoryProjection
-from projections.oracle import build_oracle
+from infra.publisher import PublishError
+from infra.settings import Settings
+from projections.broadcasts.log import Broadcast, NewBroadcast, deal_won_broadcast
+from projections.memory.oracle import build_oracle
+from projections.memory.projection import InMemoryProjection
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
 from salespulse.api.app import create_app
 from salespulse.api.auth import TokenBook
 from salespulse.api.ops import PartitionLag, VersionStatus
 from salespulse.api.readside import memory_read_side
 from salespulse.api.sse import ChangeHub
-from salespulse.settings import Settings
 from schemas.events import AnyEvent
+from tests.support.builders import Events
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from projections.behaviour import behaviour
-from projections.context import FoldContext
-from projections.daily import daily_report
-from projections.funnel import funnel
-from projections.goals import goal_progress
-from projections.leaderboard import contest, leaderboard
-from projections.plan import plan
-from projections.readmodel import ReadModel, RepSpan
+from projections.model.context import FoldContext
+from projections.model.readmodel import ReadModel, RepSpan
+from projections.queries.behaviour import behaviour
+from projections.queries.daily import daily_report
+from projections.queries.funnel import funnel
+from projections.queries.goals import goal_progress
+from projections.queries.leaderboard import contest, leaderboard
+from projections.queries.plan import plan
 
 Query = Callable[[ReadModel], Any]
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from producers.lag import end_offsets
-from projections.builders import Events
+from infra.offsets import end_offsets
 from schemas.events import AnyEvent
 from tests.support.api import auth
+from tests.support.builders import Events
 
 # co -> d1 -> (t1: r1, r2; t2: r3), co -> d2 -> t3: (r4, r5)
 TEAMS = {"t1": ("r1", "r2"), "t2": ("r3",), "t3": ("r4", "r5")}

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from projections.broadcasts import milestone_broadcast
-from projections.builders import Events
+from projections.broadcasts.log import milestone_broadcast
 from salespulse.api.routes_broadcasts import cheer_event_id
 from salespulse.api.sse import ChangeHub, Frame, Generation, encode, parse_last_event_id
 from tests.support.api import NOW, TOKENS, World, auth, make_world
+from tests.support.builders import Events
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from projections.builders import Events
-from projections.context import default_context
-from projections.decomposition import (
+from projections.memory.projection import InMemoryProjection
+from projections.model.context import default_context
+from projections.targets.decomposition import (
     DecompositionError,
     Presence,
     SplitRequest,
@@ -25,12 +25,12 @@ from projections.decomposition import (
     child_event_id,
     decompose,
 )
-from projections.decomposition.prorate import prorated_allocation
-from projections.decomposition.source import member_reps, org_children, reference_shares
-from projections.memory import InMemoryProjection
+from projections.targets.decomposition.prorate import prorated_allocation
+from projections.targets.decomposition.source import member_reps, org_children, reference_shares
 from salespulse.commands import targets
 from schemas.events import parse_event
 from schemas.periods import parse_period
+from tests.support.builders import Events
 
 AT = datetime(2026, 10, 30, 9, 0, tzinfo=UTC)
 D = Decimal

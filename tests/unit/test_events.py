@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from infra.settings import Settings
 from producers.ingest import FieldError, Rejection, validate_lines, validate_objects
-from salespulse.settings import Settings
 from schemas.events import parse_event
 
 SETTINGS = Settings(base_currency="USD", fx_rates={"EUR": Decimal("1.08")})

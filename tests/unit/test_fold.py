@@ -8,16 +8,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from projections.batch import plan_batch
-from projections.builders import Events
-from projections.context import FoldContext, FxRateMissing
-from projections.deltas import ActivityDelta, DealWonCandidate, MetricDelta
-from projections.fold import EVENT_HANDLERS, fold
-from projections.kpi import default_kpis, parse_kpis
-from projections.memory import InMemoryProjection
-from projections.oracle import build_oracle
-from projections.readmodel import RepSpan
+from projections.memory.oracle import build_oracle
+from projections.memory.projection import InMemoryProjection
+from projections.model.batch import plan_batch
+from projections.model.context import FoldContext, FxRateMissing
+from projections.model.deltas import ActivityDelta, DealWonCandidate, MetricDelta
+from projections.model.fold import EVENT_HANDLERS, fold
+from projections.model.kpi import default_kpis, parse_kpis
+from projections.model.readmodel import RepSpan
 from schemas.events import EVENT_TYPES
+from tests.support.builders import Events
 
 KPIS = default_kpis()
 CTX = FoldContext(KPIS, fx_rates={"EUR": Decimal("1.10")})

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from projections.allocation import org_children, time_children_total
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.goals import GoalLine, goal_progress
-from projections.kpi import default_kpis
-from projections.memory import InMemoryProjection
-from projections.oracle import build_oracle
+from projections.memory.oracle import build_oracle
+from projections.memory.projection import InMemoryProjection
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
+from projections.queries.allocation import org_children, time_children_total
+from projections.queries.goals import GoalLine, goal_progress
 from schemas.events import AnyEvent
 from schemas.periods import parse_period, parse_scope
+from tests.support.builders import Events
 
 KPIS = default_kpis()
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)

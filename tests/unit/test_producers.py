@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from producers.publisher import KEY_FIELDS, partition_key, stamp
-from salespulse.settings import CurrencyError, Settings, SettingsError
+from infra.publisher import KEY_FIELDS, partition_key, stamp
+from infra.settings import CurrencyError, Settings, SettingsError
 from schemas.codec import DecodeError
 from schemas.events import EVENT_TYPES, parse_event
 from streams.deadletter import MAX_REASON_CHARS, dead_letter

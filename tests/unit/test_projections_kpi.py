@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from projections.kpi import KpiError, default_kpis, load_kpis, parse_kpis
+from projections.model.kpi import KpiError, default_kpis, load_kpis, parse_kpis
 
 
 def test_version_1_has_the_design_defaults() -> None:

@@ -9,12 +9,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.kpi import default_kpis
-from projections.memory import InMemoryProjection
-from projections.oracle import build_oracle
+from projections.memory.oracle import build_oracle
+from projections.memory.projection import InMemoryProjection
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
 from schemas.events import AnyEvent
+from tests.support.builders import Events
 
 CTX = FoldContext(default_kpis(), fx_rates={"EUR": Decimal("1.0833")})
 REPS = ("r1", "r2")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.kpi import default_kpis, parse_kpis
-from projections.oracle import build_oracle
-from projections.preview import compare_versions
+from projections.memory.oracle import build_oracle
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis, parse_kpis
+from projections.queries.preview import compare_versions
+from tests.support.builders import Events
 
 
 def test_replay_preview_compares_company_totals_per_metric() -> None:

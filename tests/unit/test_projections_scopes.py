@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from projections.builders import Events
-from projections.context import default_context
-from projections.oracle import build_oracle
-from projections.readmodel import RepSpan
-from projections.scopes import scope_spans, subtree, unit_on
+from projections.memory.oracle import build_oracle
+from projections.model.context import default_context
+from projections.model.readmodel import RepSpan
+from projections.model.scopes import scope_spans, subtree, unit_on
 from schemas.periods import Scope
+from tests.support.builders import Events
 
 NOV = (date(2026, 11, 1), date(2026, 12, 1))
 

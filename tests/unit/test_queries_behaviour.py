@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from projections.behaviour import behaviour
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.kpi import default_kpis
-from projections.oracle import build_oracle
+from projections.memory.oracle import build_oracle
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
+from projections.queries.behaviour import behaviour
+from tests.support.builders import Events
 
 KPIS = default_kpis()
 

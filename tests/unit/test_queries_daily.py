@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date
 from decimal import Decimal
 
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.daily import daily_report
-from projections.kpi import default_kpis
-from projections.oracle import build_oracle
+from projections.memory.oracle import build_oracle
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
+from projections.queries.daily import daily_report
+from tests.support.builders import Events
 
 KPIS = default_kpis()
 

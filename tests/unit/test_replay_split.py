@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from projections.context import default_context
+from projections.model.context import default_context
 from streams.replay import ReplayError, _in_processes, _Part, _split
 
 

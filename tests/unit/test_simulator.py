@@ -346,7 +346,7 @@ def _run(*argv: str) -> int:
 
 
 class FakePublisher:
-    """Stands in for producers.publisher.EventPublisher: records what would be sent."""
+    """Stands in for infra.publisher.EventPublisher: records what would be sent."""
 
     instances: ClassVar[list[FakePublisher]] = []
 
@@ -370,10 +370,10 @@ def test_given_publish_the_events_go_to_the_publisher_as_models_in_order(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A stand-in module, so the unit test needs neither Kafka nor its client library.
-    fake_module = types.ModuleType("producers.publisher")
+    fake_module = types.ModuleType("infra.publisher")
     fake_module.EventPublisher = FakePublisher  # type: ignore[attr-defined]
     fake_module.PublishError = RuntimeError  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "producers.publisher", fake_module)
+    monkeypatch.setitem(sys.modules, "infra.publisher", fake_module)
     FakePublisher.instances.clear()
     assert _run("--reps", "6", "--days", "5", "--seed", "9", "--publish") == 0
     (publisher,) = FakePublisher.instances

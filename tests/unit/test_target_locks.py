@@ -8,15 +8,15 @@ from uuid import UUID
 
 import pytest
 
-from projections.builders import Events
-from projections.context import FoldContext
-from projections.kpi import default_kpis
-from projections.locks import LockBook, Refusal, TargetGuard, covers
-from projections.memory import InMemoryProjection
-from projections.oracle import build_oracle
-from projections.readmodel import TargetLock
+from projections.memory.oracle import build_oracle
+from projections.memory.projection import InMemoryProjection
+from projections.model.context import FoldContext
+from projections.model.kpi import default_kpis
+from projections.model.readmodel import TargetLock
+from projections.targets.locks import LockBook, Refusal, TargetGuard, covers
 from schemas.events import AnyEvent
 from schemas.periods import parse_period, parse_scope
+from tests.support.builders import Events
 
 LOCKED_AT = datetime(2026, 10, 31, 18, 0, tzinfo=UTC)
 

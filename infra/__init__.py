@@ -1,0 +1,1 @@
+"""The bottom layer: settings, Kafka plumbing (topics, publisher, end offsets), GC pauses."""

@@ -1,0 +1,1 @@
+"""Announcements: what a batch announces (wins, milestones) and the broadcast log they go to."""

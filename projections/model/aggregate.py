@@ -1,0 +1,117 @@
+"""Deltas merged into keyed rows: the in-memory state and the store's per-batch pre-aggregation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from projections.model.deltas import (
+    ActivityDelta,
+    CheerDelta,
+    DealWonCandidate,
+    Delta,
+    MembershipDelta,
+    MetricDelta,
+    OpportunityDelta,
+    StageEnteredDelta,
+    TargetDelta,
+    TargetLockDelta,
+    UnitDefinedDelta,
+)
+from projections.model.state import OpportunityState, merge_opportunity
+
+
+class Aggregate:
+    """Keyed rows under commutative merges, so any arrival order gives the same rows.
+
+    Sums add, `reached_at` takes max, definitions and targets are last-writer-wins on
+    (at, event_id), locks and cheers keep the first, history rows are sets keyed by event_id.
+    The PostgreSQL store writes an Aggregate with ON CONFLICT clauses doing the same merges.
+    """
+
+    def __init__(self) -> None:
+        # Sums are mutable [value, at] / [count, amount] cells: no new tuple per delta.
+        self.metrics: dict[tuple[str, str, date], list[Any]] = {}
+        self.activities: dict[tuple[str, date, str, str], list[Any]] = {}
+        self.units: dict[str, UnitDefinedDelta] = {}
+        self.memberships: dict[tuple[str, UUID], MembershipDelta] = {}
+        self.targets: dict[tuple[str, str, str], TargetDelta] = {}
+        self.target_history: dict[UUID, TargetDelta] = {}
+        self.locks: dict[tuple[str, str], TargetLockDelta] = {}
+        self.opportunities: dict[str, OpportunityState] = {}
+        self.stages: dict[tuple[str, UUID], StageEnteredDelta] = {}
+        self.wins: dict[UUID, DealWonCandidate] = {}
+        self.cheers: dict[tuple[str, str], CheerDelta] = {}
+
+    def add_all(self, deltas: Iterable[Delta]) -> None:
+        metrics, activities, adders = self.metrics, self.activities, _ADDERS
+        for d in deltas:
+            # The two kinds that make up most deltas are merged inline (the hot path).
+            if isinstance(d, MetricDelta):
+                cell = metrics.get((d.metric, d.rep_id, d.day))
+                if cell is None:
+                    metrics[(d.metric, d.rep_id, d.day)] = [d.value, d.at]
+                else:
+                    cell[0] += d.value
+                    if d.at > cell[1]:
+                        cell[1] = d.at
+            elif isinstance(d, ActivityDelta):
+                key = (d.rep_id, d.day, d.kind, d.subkind)
+                cell = activities.get(key)
+                if cell is None:
+                    activities[key] = [d.quantity, d.amount]
+                else:
+                    cell[0] += d.quantity
+                    cell[1] += d.amount
+            else:
+                adders[type(d)](self, d)
+
+    def _unit(self, d: UnitDefinedDelta) -> None:
+        old = self.units.get(d.unit_id)
+        if old is None or (d.at, d.event_id) > (old.at, old.event_id):
+            self.units[d.unit_id] = d
+
+    def _membership(self, d: MembershipDelta) -> None:
+        self.memberships[(d.rep_id, d.event_id)] = d
+
+    def _target(self, d: TargetDelta) -> None:
+        self.target_history[d.event_id] = d
+        key = (d.scope, d.metric, d.period)
+        old = self.targets.get(key)
+        if old is None or (d.at, d.event_id) > (old.at, old.event_id):
+            self.targets[key] = d
+
+    def _lock(self, d: TargetLockDelta) -> None:
+        old = self.locks.get((d.scope, d.period))
+        if old is None or (d.at, d.event_id) < (old.at, old.event_id):
+            self.locks[(d.scope, d.period)] = d
+
+    def _opportunity(self, d: OpportunityDelta) -> None:
+        self.opportunities[d.opportunity_id] = merge_opportunity(
+            self.opportunities.get(d.opportunity_id), d
+        )
+
+    def _stage(self, d: StageEnteredDelta) -> None:
+        self.stages[(d.opportunity_id, d.event_id)] = d
+
+    def _win(self, d: DealWonCandidate) -> None:
+        self.wins[d.event_id] = d
+
+    def _cheer(self, d: CheerDelta) -> None:
+        old = self.cheers.get((d.broadcast_id, d.rep_id))
+        if old is None or (d.at, d.event_id) < (old.at, old.event_id):
+            self.cheers[(d.broadcast_id, d.rep_id)] = d
+
+
+_ADDERS: dict[type[Any], Callable[[Aggregate, Any], None]] = {
+    UnitDefinedDelta: Aggregate._unit,
+    MembershipDelta: Aggregate._membership,
+    TargetDelta: Aggregate._target,
+    TargetLockDelta: Aggregate._lock,
+    OpportunityDelta: Aggregate._opportunity,
+    StageEnteredDelta: Aggregate._stage,
+    DealWonCandidate: Aggregate._win,
+    CheerDelta: Aggregate._cheer,
+}

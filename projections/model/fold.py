@@ -1,0 +1,279 @@
+"""The pure fold: one event and the context in, row deltas out, keyed by event type."""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from projections.model.context import FoldContext
+from projections.model.deltas import (
+    ActivityDelta,
+    CheerDelta,
+    DealWonCandidate,
+    Delta,
+    MembershipDelta,
+    MetricDelta,
+    OpportunityDelta,
+    OpportunityInfo,
+    StageEnteredDelta,
+    TargetDelta,
+    TargetLockDelta,
+    UnitDefinedDelta,
+)
+from projections.model.kpi import Condition, KpiDefinitions, MetricDef
+from schemas.events import (
+    AnyEvent,
+    CallLogged,
+    Cheered,
+    LeadCreated,
+    LeadQualified,
+    OpportunityCreated,
+    OpportunityLost,
+    OpportunityStageChanged,
+    OpportunityWon,
+    OrderSigned,
+    PaymentReceived,
+    RepJoined,
+    RepLeft,
+    RepTransferred,
+    TargetSet,
+    TargetsLocked,
+    UnitDefined,
+    VisitCompleted,
+)
+
+Handler = Callable[[Any, FoldContext, date], list[Delta]]
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
+def fold(event: AnyEvent, ctx: FoldContext) -> list[Delta]:
+    """Every row delta one event implies under the context's KPI definitions."""
+    day = event.occurred_at.astimezone(ctx.tz).date()
+    kind = event.type
+    deltas = EVENT_HANDLERS[kind](event, ctx, day)
+    for name, evaluate in compiled(ctx.kpis).get(kind, ()):
+        value = evaluate(event.data, ctx)
+        # A zero adds nothing but would move "when the value was reached" later.
+        if value:
+            deltas.append(MetricDelta(name, event.rep_id or "", day, value, event.occurred_at))
+    return deltas
+
+
+def measure(metric: MetricDef, event: AnyEvent, ctx: FoldContext) -> Decimal | None:
+    """What the event contributes to the metric (None if its conditions do not hold)."""
+    return _evaluator(metric)(event.data, ctx)
+
+
+Evaluator = Callable[[Any, FoldContext], Decimal | None]
+
+
+@functools.lru_cache(maxsize=16)
+def compiled(kpis: KpiDefinitions) -> dict[str, tuple[tuple[str, Evaluator], ...]]:
+    """Per event type, each metric's evaluator: built once per KPI version, not per event."""
+    return {
+        event: tuple((m.name, _evaluator(m)) for m in metrics)
+        for event, metrics in kpis.by_event.items()
+    }
+
+
+def _test(c: Condition) -> Callable[[Any], bool]:
+    get, op, value = operator.attrgetter(c.field), _COMPARE[c.op], c.value
+    if c.op in ("=", "==", "!="):
+        return lambda data: op(get(data), value)
+    # Ordered comparisons with a missing (None) optional field are false, not an error.
+    return lambda data: (v := get(data)) is not None and op(v, value)
+
+
+def _evaluator(metric: MetricDef) -> Evaluator:
+    tests = tuple(_test(c) for c in metric.where)
+    weights = tuple((_test(w.condition), w.factor) for w in metric.weights)
+    get = operator.attrgetter(metric.field) if metric.field else None
+    is_money = metric.is_money
+
+    def evaluate(data: Any, ctx: FoldContext) -> Decimal | None:
+        for test in tests:
+            if not test(data):
+                return None
+        if get is None:
+            value = _ONE
+        else:
+            raw = get(data)
+            if raw is None:
+                return None
+            value = ctx.to_base(raw, data.currency) if is_money else Decimal(raw)
+        for test, factor in weights:
+            if test(data):
+                value *= factor
+        return value
+
+    return evaluate
+
+
+def _activity(e: AnyEvent, day: date, kind: str, sub: str, amount: Decimal = _ZERO) -> Delta:
+    return ActivityDelta(e.rep_id or "", day, kind, sub, 1, amount)
+
+
+def _unit_defined(e: UnitDefined, ctx: FoldContext, day: date) -> list[Delta]:
+    d = e.data
+    return [UnitDefinedDelta(d.unit_id, d.name, d.kind, d.parent_id, e.occurred_at, e.event_id)]
+
+
+def _rep_joined(e: RepJoined, ctx: FoldContext, day: date) -> list[Delta]:
+    return [MembershipDelta(e.rep_id, e.event_id, e.occurred_at, day, e.data.unit_id, e.data.name)]
+
+
+def _rep_transferred(e: RepTransferred, ctx: FoldContext, day: date) -> list[Delta]:
+    return [MembershipDelta(e.rep_id, e.event_id, e.occurred_at, day, e.data.unit_id, None)]
+
+
+def _rep_left(e: RepLeft, ctx: FoldContext, day: date) -> list[Delta]:
+    # The leaving day still counts for the old unit: the rep worked that day.
+    after = day + timedelta(days=1)
+    return [MembershipDelta(e.rep_id, e.event_id, e.occurred_at, after, None, None)]
+
+
+def _target_set(e: TargetSet, ctx: FoldContext, day: date) -> list[Delta]:
+    d = e.data
+    return [
+        TargetDelta(
+            d.scope,
+            d.metric,
+            d.period,
+            d.value,
+            e.occurred_at,
+            e.event_id,
+            d.decomposition_id,
+            d.set_by,
+            d.override,
+        )
+    ]
+
+
+def _targets_locked(e: TargetsLocked, ctx: FoldContext, day: date) -> list[Delta]:
+    d = e.data
+    return [TargetLockDelta(d.scope, d.period, e.occurred_at, e.event_id, d.set_by)]
+
+
+def _lead_created(e: LeadCreated, ctx: FoldContext, day: date) -> list[Delta]:
+    return [_activity(e, day, "lead", e.data.source)]
+
+
+def _lead_qualified(e: LeadQualified, ctx: FoldContext, day: date) -> list[Delta]:
+    return [_activity(e, day, "qualification", e.data.level)]
+
+
+def _opportunity_created(e: OpportunityCreated, ctx: FoldContext, day: date) -> list[Delta]:
+    d, at = e.data, e.occurred_at
+    amount = ctx.to_base(d.amount, d.currency)
+    info = OpportunityInfo(d.account_id, d.product_line, d.expected_close, at)
+    return [
+        OpportunityDelta(d.opportunity_id, e.event_id, at, e.rep_id, info, d.stage, amount),
+        StageEnteredDelta(d.opportunity_id, e.event_id, d.stage, at),
+        _activity(e, day, "opportunity", d.stage, amount),
+    ]
+
+
+def _stage_changed(e: OpportunityStageChanged, ctx: FoldContext, day: date) -> list[Delta]:
+    d, at = e.data, e.occurred_at
+    amount = None if d.amount is None else ctx.to_base(d.amount, d.currency)
+    return [
+        OpportunityDelta(
+            d.opportunity_id, e.event_id, at, e.rep_id, stage=d.to_stage, amount=amount
+        ),
+        StageEnteredDelta(d.opportunity_id, e.event_id, d.to_stage, at),
+        _activity(e, day, "stage", d.to_stage),
+    ]
+
+
+def _opportunity_won(e: OpportunityWon, ctx: FoldContext, day: date) -> list[Delta]:
+    d, at = e.data, e.occurred_at
+    amount = ctx.to_base(d.amount, d.currency)
+    won = DealWonCandidate(
+        e.event_id, "OpportunityWon", e.rep_id, amount, None, d.opportunity_id, None, at, day
+    )
+    return [
+        OpportunityDelta(d.opportunity_id, e.event_id, at, e.rep_id, amount=amount, outcome="won"),
+        StageEnteredDelta(d.opportunity_id, e.event_id, "won", at),
+        _activity(e, day, "win", "", amount),
+        won,
+    ]
+
+
+def _opportunity_lost(e: OpportunityLost, ctx: FoldContext, day: date) -> list[Delta]:
+    d, at = e.data, e.occurred_at
+    return [
+        OpportunityDelta(
+            d.opportunity_id, e.event_id, at, e.rep_id, outcome="lost", reason=d.reason
+        ),
+        StageEnteredDelta(d.opportunity_id, e.event_id, "lost", at),
+        _activity(e, day, "loss", d.reason),
+    ]
+
+
+def _order_signed(e: OrderSigned, ctx: FoldContext, day: date) -> list[Delta]:
+    d = e.data
+    amount = ctx.to_base(d.amount, d.currency)
+    won = DealWonCandidate(
+        e.event_id,
+        "OrderSigned",
+        e.rep_id,
+        amount,
+        d.account_id,
+        d.opportunity_id,
+        d.order_id,
+        e.occurred_at,
+        day,
+    )
+    return [_activity(e, day, "order", "", amount), won]
+
+
+def _payment_received(e: PaymentReceived, ctx: FoldContext, day: date) -> list[Delta]:
+    return [_activity(e, day, "payment", "", ctx.to_base(e.data.amount, e.data.currency))]
+
+
+def _call_logged(e: CallLogged, ctx: FoldContext, day: date) -> list[Delta]:
+    return [_activity(e, day, "call", e.data.outcome)]
+
+
+def _visit_completed(e: VisitCompleted, ctx: FoldContext, day: date) -> list[Delta]:
+    return [_activity(e, day, "visit", e.data.visit_type)]
+
+
+def _cheered(e: Cheered, ctx: FoldContext, day: date) -> list[Delta]:
+    return [CheerDelta(e.data.broadcast_id, e.rep_id, e.event_id, e.occurred_at)]
+
+
+# The whole flow from event type to read-model rows, in one glance.
+EVENT_HANDLERS: dict[str, Handler] = {
+    "UnitDefined": _unit_defined,
+    "RepJoined": _rep_joined,
+    "RepTransferred": _rep_transferred,
+    "RepLeft": _rep_left,
+    "TargetSet": _target_set,
+    "TargetsLocked": _targets_locked,
+    "LeadCreated": _lead_created,
+    "LeadQualified": _lead_qualified,
+    "OpportunityCreated": _opportunity_created,
+    "OpportunityStageChanged": _stage_changed,
+    "OpportunityWon": _opportunity_won,
+    "OpportunityLost": _opportunity_lost,
+    "OrderSigned": _order_signed,
+    "PaymentReceived": _payment_received,
+    "CallLogged": _call_logged,
+    "VisitCompleted": _visit_completed,
+    "Cheered": _cheered,
+}

@@ -1,0 +1,58 @@
+"""Order-independent merge rules (last-writer-wins on (at, event_id)) shared by every store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from projections.model.deltas import OpportunityDelta, OpportunityInfo, Outcome
+
+# (occurred_at, event_id) is a total order on events, so "the latest wins" gives the same
+# result whatever order they arrive in; the event_id breaks ties between equal timestamps.
+Stamp = tuple[datetime, UUID]
+
+
+def newer(a: Stamp | None, b: Stamp | None) -> bool:
+    """Whether stamp `a` should overwrite stamp `b` (a missing stamp never wins)."""
+    if a is None:
+        return False
+    return b is None or a > b
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityState:
+    """A deal's current state: each field group carries the stamp of the event that set it."""
+
+    opportunity_id: str
+    rep_id: str | None = None
+    rep_stamp: Stamp | None = None
+    info: OpportunityInfo | None = None
+    info_stamp: Stamp | None = None
+    stage: str | None = None
+    stage_stamp: Stamp | None = None
+    amount: Decimal | None = None
+    amount_stamp: Stamp | None = None
+    outcome: Outcome | None = None
+    reason: str | None = None
+    outcome_stamp: Stamp | None = None
+
+
+def merge_opportunity(state: OpportunityState | None, d: OpportunityDelta) -> OpportunityState:
+    """Apply one opportunity delta group by group."""
+    s = state or OpportunityState(d.opportunity_id)
+    stamp: Stamp = (d.at, d.event_id)
+    changes: dict[str, Any] = {}
+    if newer(stamp, s.rep_stamp):
+        changes.update(rep_id=d.rep_id, rep_stamp=stamp)
+    if d.info is not None and newer(stamp, s.info_stamp):
+        changes.update(info=d.info, info_stamp=stamp)
+    if d.stage is not None and newer(stamp, s.stage_stamp):
+        changes.update(stage=d.stage, stage_stamp=stamp)
+    if d.amount is not None and newer(stamp, s.amount_stamp):
+        changes.update(amount=d.amount, amount_stamp=stamp)
+    if d.outcome is not None and newer(stamp, s.outcome_stamp):
+        changes.update(outcome=d.outcome, reason=d.reason, outcome_stamp=stamp)
+    return replace(s, **changes) if changes else s

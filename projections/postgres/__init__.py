@@ -1,0 +1,1 @@
+"""The PostgreSQL adapter: exactly-once writer, reads, SQL constants, registry, migrations."""

@@ -1,0 +1,1 @@
+"""Queries over a ReadModel: goals, funnel, behaviour, plan, daily report, leaderboards, preview."""

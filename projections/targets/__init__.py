@@ -1,0 +1,1 @@
+"""Target rules: locks and the decomposition of a target across time and down the organisation."""

@@ -1,0 +1,84 @@
+"""Publishing a plan exactly once and only where no lock forbids it.
+
+Shared by `salespulse targets split` and `POST /api/targets/split`, so both decide the same:
+
+- Idempotence: a split's event_ids are deterministic (plan.py), so the events of this
+  decomposition already in the projections' target history are left out; when all are
+  there, nothing is published ("decomposition <id> already published: 0 new events").
+  Events published but not projected yet go out again, which is harmless: the store counts
+  an event_id once.
+- Locks: the new events go through the one TargetGuard (projections/locks.py). If any child
+  is refused, none is published: a split is one decision, and half of it would leave the
+  children not adding up to the parent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from projections.model.readmodel import ReadModel
+from projections.targets.decomposition.plan import Plan
+from projections.targets.locks import LockBook, Refusal, TargetGuard
+from schemas.events import AnyEvent, parse_event
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What publishing a plan would do: the new (checked) events, or why it cannot."""
+
+    plan: Plan
+    new: tuple[AnyEvent, ...]  # to publish, stamped with set_by / override
+    already: int  # events of the plan already in the projections
+    refusals: tuple[Refusal, ...]  # non-empty: publish nothing
+
+    @property
+    def total(self) -> int:
+        return len(self.plan.allocations)
+
+    def summary(self) -> str:
+        """One line for the operator: what is (or was already) published."""
+        ident = f"decomposition {self.plan.decomposition_id}"
+        if self.refusals:
+            return f"{ident} refused: {len(self.refusals)} of {self.total} target(s) locked"
+        if not self.new:
+            return f"{ident} already published: 0 new events"
+        if self.already:
+            return (
+                f"{ident}: {self.already} of {self.total} event(s) already published; "
+                f"{len(self.new)} new"
+            )
+        return f"{ident}: {len(self.new)} new event(s)"
+
+
+def prepare(
+    plan: Plan,
+    at: datetime,
+    read_model: ReadModel | None,
+    *,
+    set_by: str | None = None,
+    override: bool = False,
+    hint: str = "an admin may override the lock",
+) -> Publication:
+    """Decide what to publish for the plan against the projections (None: none known yet)."""
+    events = [parse_event(e) for e in plan.events(at, set_by)]
+    known = (
+        {t.event_id for t in read_model.decomposition_targets(plan.decomposition_id)}
+        if read_model is not None
+        else set()
+    )
+    new = [e for e in events if e.event_id not in known]
+
+    def load() -> LockBook:
+        return LockBook.of(read_model) if read_model is not None else LockBook()
+
+    guard = TargetGuard(load, set_by=set_by, override=override, hint=hint)
+    checked: list[AnyEvent] = []
+    refusals: list[Refusal] = []
+    for event in new:
+        outcome = guard.check(event)
+        if isinstance(outcome, Refusal):
+            refusals.append(outcome)
+        else:
+            checked.append(outcome)
+    return Publication(plan, tuple(checked), len(events) - len(new), tuple(refusals))
