@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import psycopg
-from projections.broadcasts.log.announcements import announcements
 
+from projections.broadcasts.announcements import announcements
 from projections.broadcasts.log import (
     Broadcast,
     ensure_broadcasts,
