@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from infra.settings import Settings
 from projections.model.context import FoldContext
 from projections.model.kpi import KpiDefinitions, default_kpis, load_kpis
-from projections.postgres.registry import active_version, ensure_registry, list_versions, schema_for
+from projections.postgres.migrate import lock_migrations
+from projections.postgres.registry import (
+    active_version,
+    applied_offsets,
+    ensure_registry,
+    list_versions,
+    schema_for,
+)
 from projections.postgres.store import PostgresProjectionStore
 
 
@@ -47,10 +53,7 @@ def ensure_active_version(settings: Settings, kpis_file: Path | None = None) -> 
     """
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         with conn.transaction():
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('salespulse.migrate.' || %s))",
-                (settings.schema_prefix,),
-            )
+            lock_migrations(conn, settings.schema_prefix)
             ensure_registry(conn, settings.schema_prefix)
         if active_version(conn, settings.schema_prefix) is not None:
             return
@@ -63,10 +66,5 @@ def live_offsets(settings: Settings) -> dict[int, dict[int, int]]:
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         for v in list_versions(conn, settings.schema_prefix):
             if v.status in ("active", "ready"):
-                rows = conn.execute(
-                    sql.SQL('SELECT partition, "offset" FROM {}.applied_offsets').format(
-                        sql.Identifier(v.schema_name)
-                    )
-                ).fetchall()
-                out[v.version] = dict(rows)
+                out[v.version] = applied_offsets(conn, v.schema_name)
     return out

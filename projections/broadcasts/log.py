@@ -21,22 +21,12 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from projections.postgres.migrate import migrate
 from projections.queries.numbers import plain
 
 BROADCASTS_CHANNEL = "salespulse_broadcasts"
 BroadcastKind = Literal["deal_won", "milestone", "leaderboard"]
 
-CREATE_BROADCASTS = """
-CREATE TABLE IF NOT EXISTS {r}.broadcasts (
-    seq          bigserial PRIMARY KEY,
-    broadcast_id text COLLATE "C" NOT NULL UNIQUE,
-    kind         text COLLATE "C" NOT NULL
-                 CHECK (kind IN ('deal_won', 'milestone', 'leaderboard')),
-    payload      jsonb NOT NULL,
-    occurred_at  timestamptz NOT NULL,
-    created_at   timestamptz NOT NULL DEFAULT now()
-)
-"""
 # Serialises writers until commit, so that seq order is commit order: without it a reader
 # that has seen seq 7 could miss seq 6 committed a moment later by another worker. Broadcasts
 # are rare (a deal win, a milestone), so the lock costs nothing measurable.
@@ -53,9 +43,7 @@ SELECT_RECENT = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts ORDER BY seq DESC LIMI
 SELECT_AFTER = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts WHERE seq > %s ORDER BY seq LIMIT %s"
 SELECT_ONE = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts WHERE broadcast_id = %s"
 SELECT_LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM {r}.broadcasts"
-# The outbox column: the worker copies each announcement to the broadcasts topic after commit
-# and marks it; after a crash in between it is copied again (same key: consumers dedupe).
-ADD_RELAYED_AT = "ALTER TABLE {r}.broadcasts ADD COLUMN IF NOT EXISTS relayed_at timestamptz"
+# The outbox: relayed_at is set once an announcement is copied to the broadcasts topic.
 SELECT_UNRELAYED = (
     f"SELECT {_COLUMNS} FROM {{r}}.broadcasts WHERE relayed_at IS NULL ORDER BY seq LIMIT %s"
 )
@@ -155,12 +143,8 @@ def _stmt(template: str, schema: str) -> sql.Composed:
 
 
 def ensure_broadcasts(conn: psycopg.Connection[Any], schema: str = "public") -> None:
-    """Create the table if missing (idempotent)."""
-    with conn.transaction():
-        conn.execute(LOCK_WRITERS)  # two workers starting together
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        conn.execute(_stmt(CREATE_BROADCASTS, schema))
-        conn.execute(_stmt(ADD_RELAYED_AT, schema))
+    """Create or upgrade the table (migrations/broadcasts_*.sql; idempotent)."""
+    migrate(conn, "broadcasts", schema, registry_schema=schema)
 
 
 def unrelayed(conn: psycopg.Connection[Any], schema: str, limit: int = 500) -> list[Broadcast]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from projections.postgres.migrate import migrate
+from projections.postgres.statements import SELECT_OFFSETS
 
 VERSIONS_CHANNEL = "salespulse_versions"
 
@@ -66,13 +68,18 @@ def _stmt(template: str, registry_schema: str) -> sql.Composed:
 
 
 def ensure_registry(conn: psycopg.Connection[Any], registry_schema: str = "public") -> None:
-    """Create the registry table if missing (idempotent)."""
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(registry_schema)))
-    files = resources.files("projections.postgres").joinpath("migrations")
-    for f in sorted(files.iterdir(), key=lambda f: f.name):
-        if f.name.startswith("registry_") and f.name.endswith(".sql"):
-            text = f.read_text(encoding="utf-8")
-            conn.execute(sql.SQL(text).format(registry=sql.Identifier(registry_schema)))
+    """Create or upgrade the registry table (migrations/registry_*.sql; idempotent)."""
+    migrate(conn, "registry", registry_schema, registry_schema=registry_schema)
+
+
+def applied_offsets(conn: psycopg.Connection[Any], schema: str) -> dict[int, int]:
+    """A version's last applied offset per partition ({} before its tables exist)."""
+    try:
+        with conn.transaction():  # a savepoint: a missing table must not abort the caller's
+            rows = conn.execute(sql.SQL(SELECT_OFFSETS).format(s=sql.Identifier(schema)))
+            return dict(rows.fetchall())
+    except psycopg.errors.UndefinedTable:
+        return {}
 
 
 def list_versions(

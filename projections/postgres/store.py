@@ -5,34 +5,28 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from operator import attrgetter
 from typing import Any, Self
 from uuid import UUID
 
 import psycopg
-from psycopg import sql
 
 from infra.collector import collector_paused
 from projections.model.aggregate import Aggregate
 from projections.model.batch import AppliedResult, Record, plan_batch, result_of
 from projections.model.context import FoldContext
 from projections.postgres import statements as q
+from projections.postgres.migrate import migrate
 from projections.postgres.reads import PostgresReadModel
 from projections.postgres.registry import (
     activate_version,
     active_version,
+    applied_offsets,
     ensure_registry,
     notify_channel,
     register_version,
     schema_for,
 )
-
-_MIGRATIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS {s}.schema_migrations (
-    name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
-"""
-
 
 # Called inside apply_batch's transaction with its connection and result.
 WithinBatch = Callable[[psycopg.Connection[Any], AppliedResult], None]
@@ -105,26 +99,12 @@ class PostgresProjectionStore(PostgresReadModel):
         self._upgraded = True
 
     def _run_migrations(self, conn: psycopg.Connection[Any]) -> None:
-        # Two workers starting together must not both run the DDL.
-        # Keyed by the registry: deployments sharing a database do not wait on each other.
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('salespulse.migrate.' || %s))",
-            (self.registry_schema,),
-        )
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-        conn.execute(self.stmt(_MIGRATIONS_TABLE))
-        done = {r[0] for r in conn.execute(self.stmt("SELECT name FROM {s}.schema_migrations"))}
-        files = resources.files("projections.postgres").joinpath("migrations")
-        for f in sorted(files.iterdir(), key=lambda f: f.name):
-            if f.name.startswith("projection_") and f.name.endswith(".sql") and f.name not in done:
-                ddl = sql.SQL(f.read_text(encoding="utf-8"))
-                conn.execute(ddl.format(schema=sql.Identifier(self.schema)))
-                conn.execute(self.stmt("INSERT INTO {s}.schema_migrations VALUES (%s)"), (f.name,))
+        migrate(conn, "projection", self.schema, registry_schema=self.registry_schema)
         self._upgraded = True
 
     def offsets(self) -> dict[int, int]:
         """The recorded offset per partition (the next record to read is offset + 1)."""
-        return dict(self.conn.execute(self.stmt(q.SELECT_OFFSETS)).fetchall())
+        return applied_offsets(self.conn, self.schema)
 
     # -- writing ---------------------------------------------------------------------------
     def apply_batch(

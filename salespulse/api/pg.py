@@ -25,7 +25,13 @@ from psycopg_pool import ConnectionPool
 from projections.broadcasts.log import BROADCASTS_CHANNEL
 from projections.model.kpi import KpiDefinitions, parse_kpis
 from projections.postgres.reads import PostgresReadModel
-from projections.postgres.registry import VERSIONS_CHANNEL, list_versions, notify_channel
+from projections.postgres.registry import (
+    VERSIONS_CHANNEL,
+    active_version,
+    applied_offsets,
+    list_versions,
+    notify_channel,
+)
 from salespulse.api.errors import NoActiveVersion
 from salespulse.api.ops import PartitionLag, VersionStatus, progress_of
 from salespulse.api.readside import ReadView
@@ -33,10 +39,6 @@ from salespulse.api.sse import ChangeHub
 
 log = logging.getLogger(__name__)
 
-_ACTIVE = (
-    "SELECT version, schema_name, kpis_toml FROM {r}.projection_versions WHERE status = 'active'"
-)
-_OFFSETS = 'SELECT partition, "offset" FROM {s}.applied_offsets ORDER BY partition'
 _NO_VERSION = "no active projection version yet: start `salespulse worker` (it creates one)"
 
 
@@ -60,14 +62,13 @@ class PgReadSide:
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
-                query = sql.SQL(_ACTIVE).format(r=sql.Identifier(self.registry_schema))
-                row = conn.execute(query).fetchone()
+                info = active_version(conn, self.registry_schema)
             except psycopg.errors.UndefinedTable:
-                row = None
-            if row is None:
+                info = None
+            if info is None:
                 raise NoActiveVersion(_NO_VERSION)
-            version, schema, text = row
-            yield ReadView(PostgresReadModel(conn, schema), self._definitions(version, text))
+            kpis = self._definitions(info.version, info.kpis_toml)
+            yield ReadView(PostgresReadModel(conn, info.schema_name), kpis)
 
 
 class KafkaEndOffsets:
@@ -126,15 +127,7 @@ class PgOps:
                 versions = list_versions(conn, self.registry_schema)
             except psycopg.errors.UndefinedTable:
                 return []
-            out = []
-            for v in versions:
-                query = sql.SQL(_OFFSETS).format(s=sql.Identifier(v.schema_name))
-                try:
-                    applied = dict(conn.execute(query).fetchall())
-                except psycopg.errors.UndefinedTable:
-                    applied = {}
-                out.append((v, applied))
-            return out
+            return [(v, applied_offsets(conn, v.schema_name)) for v in versions]
 
     def lag(self) -> list[PartitionLag] | None:
         ends = self.end_offsets()

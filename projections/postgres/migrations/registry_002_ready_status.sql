@@ -5,13 +5,13 @@ DO $$
 BEGIN
     IF NOT EXISTS (
         SELECT 1 FROM pg_constraint
-        WHERE conrelid = '{registry}.projection_versions'::regclass
+        WHERE conrelid = '{schema}.projection_versions'::regclass
           AND conname = 'projection_versions_status_check'
           AND pg_get_constraintdef(oid) LIKE '%ready%'
     ) THEN
-        ALTER TABLE {registry}.projection_versions
+        ALTER TABLE {schema}.projection_versions
             DROP CONSTRAINT IF EXISTS projection_versions_status_check;
-        ALTER TABLE {registry}.projection_versions
+        ALTER TABLE {schema}.projection_versions
             ADD CONSTRAINT projection_versions_status_check
             CHECK (status IN ('building', 'ready', 'active', 'retired'));
     END IF;
