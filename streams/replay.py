@@ -24,7 +24,7 @@ from typing import Any
 from infra.collector import collector_paused
 from infra.offsets import end_offsets
 from projections.model.context import FoldContext
-from projections.postgres.registry import list_versions, mark_ready
+from projections.postgres.registry import list_versions
 from projections.postgres.store import PostgresProjectionStore
 from streams.bulk_reader import read_ranges
 
@@ -94,8 +94,7 @@ def replay(
                     progress(done, total)
                 collector.after(records)
     version = store.ctx.kpis.version
-    mark_ready(store._write, version, store.registry_schema)
-    store._write.commit()
+    store.mark_ready()
     status = next(
         v.status for v in list_versions(store.conn, store.registry_schema) if v.version == version
     )

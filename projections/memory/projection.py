@@ -28,7 +28,7 @@ from projections.model.readmodel import (
     TargetLock,
     Unit,
 )
-from projections.model.state import OpportunityState
+from projections.model.state import opportunity_of
 from schemas.events import AnyEvent
 
 
@@ -221,22 +221,3 @@ class InMemoryProjection:
 
     def cheerers(self, broadcast_id: str) -> list[str]:
         return sorted(rep for b, rep in self.state.cheers if b == broadcast_id)
-
-
-def opportunity_of(s: OpportunityState, history: Iterable[StageEntry]) -> Opportunity:
-    """The read row of a deal's merged state."""
-    info = s.info
-    return Opportunity(
-        opportunity_id=s.opportunity_id,
-        rep_id=s.rep_id,
-        account_id=info.account_id if info else None,
-        product_line=info.product_line if info else None,
-        expected_close=info.expected_close if info else None,
-        created_at=info.created_at if info else None,
-        amount=s.amount,
-        stage=s.stage,
-        outcome=s.outcome,
-        closed_at=s.outcome_stamp[0] if s.outcome_stamp else None,
-        reason=s.reason,
-        history=tuple(sorted(history)),
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from projections.model.deltas import (
@@ -46,7 +46,7 @@ class Aggregate:
         self.cheers: dict[tuple[str, str], CheerDelta] = {}
 
     def add_all(self, deltas: Iterable[Delta]) -> None:
-        metrics, activities, adders = self.metrics, self.activities, _ADDERS
+        metrics, activities, adders = self.metrics, self.activities, self.ADDERS
         for d in deltas:
             # The two kinds that make up most deltas are merged inline (the hot path).
             if isinstance(d, MetricDelta):
@@ -104,14 +104,14 @@ class Aggregate:
         if old is None or (d.at, d.event_id) < (old.at, old.event_id):
             self.cheers[(d.broadcast_id, d.rep_id)] = d
 
-
-_ADDERS: dict[type[Any], Callable[[Aggregate, Any], None]] = {
-    UnitDefinedDelta: Aggregate._unit,
-    MembershipDelta: Aggregate._membership,
-    TargetDelta: Aggregate._target,
-    TargetLockDelta: Aggregate._lock,
-    OpportunityDelta: Aggregate._opportunity,
-    StageEnteredDelta: Aggregate._stage,
-    DealWonCandidate: Aggregate._win,
-    CheerDelta: Aggregate._cheer,
-}
+    # Delta type -> its merge (a table inside the class: the merges are its own methods).
+    ADDERS: ClassVar[dict[type[Any], Callable[[Aggregate, Any], None]]] = {
+        UnitDefinedDelta: _unit,
+        MembershipDelta: _membership,
+        TargetDelta: _target,
+        TargetLockDelta: _lock,
+        OpportunityDelta: _opportunity,
+        StageEnteredDelta: _stage,
+        DealWonCandidate: _win,
+        CheerDelta: _cheer,
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -9,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.model.deltas import OpportunityDelta, OpportunityInfo, Outcome
+from projections.model.readmodel import Opportunity, StageEntry
 
 # (occurred_at, event_id) is a total order on events, so "the latest wins" gives the same
 # result whatever order they arrive in; the event_id breaks ties between equal timestamps.
@@ -56,3 +58,22 @@ def merge_opportunity(state: OpportunityState | None, d: OpportunityDelta) -> Op
     if d.outcome is not None and newer(stamp, s.outcome_stamp):
         changes.update(outcome=d.outcome, reason=d.reason, outcome_stamp=stamp)
     return replace(s, **changes) if changes else s
+
+
+def opportunity_of(s: OpportunityState, history: Iterable[StageEntry]) -> Opportunity:
+    """The read row of a deal's merged state."""
+    info = s.info
+    return Opportunity(
+        opportunity_id=s.opportunity_id,
+        rep_id=s.rep_id,
+        account_id=info.account_id if info else None,
+        product_line=info.product_line if info else None,
+        expected_close=info.expected_close if info else None,
+        created_at=info.created_at if info else None,
+        amount=s.amount,
+        stage=s.stage,
+        outcome=s.outcome,
+        closed_at=s.outcome_stamp[0] if s.outcome_stamp else None,
+        reason=s.reason,
+        history=tuple(sorted(history)),
+    )

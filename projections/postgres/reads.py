@@ -11,7 +11,6 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
-from projections.memory.projection import opportunity_of
 from projections.model.deltas import OpportunityInfo
 from projections.model.readmodel import (
     ActivityTotal,
@@ -27,7 +26,7 @@ from projections.model.readmodel import (
     TargetLock,
     Unit,
 )
-from projections.model.state import OpportunityState
+from projections.model.state import OpportunityState, opportunity_of
 from projections.postgres import statements as q
 
 

@@ -23,6 +23,7 @@ from projections.postgres.registry import (
     active_version,
     applied_offsets,
     ensure_registry,
+    mark_ready,
     notify_channel,
     register_version,
     schema_for,
@@ -101,6 +102,11 @@ class PostgresProjectionStore(PostgresReadModel):
     def _run_migrations(self, conn: psycopg.Connection[Any]) -> None:
         migrate(conn, "projection", self.schema, registry_schema=self.registry_schema)
         self._upgraded = True
+
+    def mark_ready(self) -> None:
+        """This building version caught up with the log: live workers keep it current now."""
+        mark_ready(self._write, self.ctx.kpis.version, self.registry_schema)
+        self._write.commit()
 
     def offsets(self) -> dict[int, int]:
         """The recorded offset per partition (the next record to read is offset + 1)."""

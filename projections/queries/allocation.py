@@ -27,9 +27,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from projections.model.calendar import KIND_RANK, child_slices
 from projections.model.readmodel import ReadModel, Rep, Target, Unit
 from projections.model.scopes import unit_spans
-from projections.targets.decomposition.time_split import KIND_RANK, time_slices
 from schemas.periods import Period, PeriodKind, Scope
 
 _ZERO = Decimal(0)
@@ -68,7 +68,7 @@ def time_children_total(by_period: Mapping[str, Decimal], period: Period) -> Dec
     for kind in _KINDS[KIND_RANK[period.kind] + 1 :]:
         found = [
             by_period[s.period.text]
-            for s in time_slices(period, kind)
+            for s in child_slices(period, kind)
             if s.period.text in by_period
         ]
         if found:

@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from projections.queries.funnel_stats import FunnelStats
 from projections.queries.numbers import median_of, ratio
-
-if TYPE_CHECKING:  # funnel imports this module; only the type is needed here
-    from projections.queries.funnel import FunnelStats
 
 # A number is "weak" below 70 % of the peer median (or "long" above 130 % for cycle length):
 # wide enough that ordinary noise between reps of one team does not trigger it.

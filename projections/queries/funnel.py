@@ -12,65 +12,13 @@ from projections.model.readmodel import ReadModel
 from projections.model.scopes import ScopeFilter, peer_scopes, scope_reps
 from projections.queries.clock import as_of_day, period_end_instant, through
 from projections.queries.diagnosis import DiagnosisItem, diagnose
+from projections.queries.funnel_stats import Conversion, FunnelStats, StageLine, StalledDeal
 from projections.queries.numbers import TWO, q, ratio
 from projections.queries.pipeline import DealAsOf, deals_as_of, local_day
 from schemas.periods import Period, Scope, as_period, as_scope
 
 InScope = Callable[[str | None, date], bool]
 _DAY_SECONDS = Decimal(86400)
-
-
-@dataclass(frozen=True)
-class StageLine:
-    """Open deals in one stage as of the instant."""
-
-    stage: str
-    probability: Decimal
-    open_count: int
-    open_amount: Decimal
-    weighted_amount: Decimal
-
-
-@dataclass(frozen=True)
-class Conversion:
-    """Of the deals entering `from_stage` in the period, how many went on (to_stage or later)."""
-
-    from_stage: str
-    to_stage: str
-    entered: int
-    converted: int
-    rate: Decimal | None
-
-
-@dataclass(frozen=True)
-class StalledDeal:
-    """An open deal longer in its stage than the configured limit."""
-
-    opportunity_id: str
-    rep_id: str | None
-    stage: str
-    days_in_stage: int
-    limit_days: int
-    amount: Decimal | None
-
-
-@dataclass(frozen=True)
-class FunnelStats:
-    """The funnel numbers of one scope (also computed for each peer)."""
-
-    new_opportunities: int
-    open_count: int
-    open_amount: Decimal
-    stages: tuple[StageLine, ...]
-    conversions: tuple[Conversion, ...]
-    won: int
-    lost: int
-    win_rate: Decimal | None  # won / (won + lost), closed in the period
-    won_amount: Decimal
-    avg_deal_size: Decimal | None
-    avg_cycle_days: Decimal | None  # created -> won, in days
-    velocity_per_month: Decimal | None  # open x win rate x avg deal size / cycle days x 30
-    stalled: tuple[StalledDeal, ...]
 
 
 @dataclass(frozen=True)

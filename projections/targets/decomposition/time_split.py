@@ -21,36 +21,16 @@ Weights per child slice, by mode:
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
+from projections.model.calendar import KIND_RANK, TimeSlice, child_slices
 from projections.targets.decomposition.errors import DecompositionError
-from schemas.periods import Period, PeriodKind, period_containing
+from schemas.periods import Period, PeriodKind
 
 TimeBy = Literal["even", "weights", "days", "working-days"]
-
-# Coarse to fine: a parent can be split into any strictly finer kind.
-KIND_RANK: dict[PeriodKind, int] = {"year": 0, "quarter": 1, "month": 2, "week": 3, "day": 4}
-
-
-@dataclass(frozen=True)
-class TimeSlice:
-    """A child period and the days [start, end) of it that lie inside the parent."""
-
-    period: Period
-    start: date
-    end: date
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days
-
-    @property
-    def straddles(self) -> bool:
-        return self.days < self.period.days
 
 
 def time_slices(parent: Period, kind: PeriodKind) -> list[TimeSlice]:
@@ -60,14 +40,7 @@ def time_slices(parent: Period, kind: PeriodKind) -> list[TimeSlice]:
             f"cannot split the {parent.kind} {parent.text} into {kind}s: "
             f"the children must be a finer kind of period than the parent"
         )
-    slices: list[TimeSlice] = []
-    day = parent.start
-    while day < parent.end:
-        child = period_containing(day, kind)
-        end = min(child.end, parent.end)
-        slices.append(TimeSlice(child, day, end))
-        day = end
-    return slices
+    return child_slices(parent, kind)
 
 
 def working_days(
