@@ -42,6 +42,18 @@ class Rejection:
     line: int | None  # 1-based line number for JSON-lines input, None for objects
     event_id: str | None
     errors: tuple[FieldError, ...]
+    # The guard's refusal when a rule of the projections refused the event (a target lock):
+    # edges that say more about it (HTTP 409 names the lock) read it from here.
+    refusal: Any = None
+
+    @property
+    def field(self) -> str:
+        """The first field to blame (a Rejection is a refusal too: see IngestResult.refusals)."""
+        return self.errors[0].field if self.errors else ""
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(str(e) for e in self.errors)
 
     def messages(self) -> list[str]:
         """One human line per error, e.g. ``line 3: data.amount: '12,5' is not a decimal``."""
@@ -64,12 +76,19 @@ class IngestResult:
     accepted: list[AnyEvent] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
 
+    def refusals(self) -> list[Any]:
+        """Each rejection as the guard's refusal when a rule refused it, else as itself."""
+        return [r.refusal if r.refusal is not None else r for r in self.rejected]
+
 
 class Validator:
     """Checks one input item at a time, remembering event_ids to catch duplicates within it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, dedupe: bool = True) -> None:
         self._settings = settings
+        # Off for inputs that resubmit on purpose (the simulator's duplicates stand for
+        # clients retrying: the log keeps them and the projections count each id once).
+        self._dedupe = dedupe
         # event_id -> where it was first accepted; the UUID's int, as a replay may hold millions.
         self._seen: dict[int, str] = {}
 
@@ -98,6 +117,8 @@ class Validator:
         errors = self._currency_errors(event)
         if errors:
             return Rejection(index, line, str(event.event_id), errors)
+        if not self._dedupe:
+            return event
         first = self._seen.get(event.event_id.int)
         if first is not None:
             reason = f"duplicate of {first}"

@@ -17,9 +17,11 @@ from contextlib import ExitStack, contextmanager
 import psycopg
 
 from infra.settings import Settings
+from projections.model.kpi import parse_kpis
 from projections.model.readmodel import ReadModel
 from projections.postgres.reads import PostgresReadModel
 from projections.postgres.registry import active_version
+from projections.queries.view import ReadView
 from projections.targets.locks import LockBook, TargetGuard
 
 # A command waiting on an unreachable database should fail in seconds, not minutes.
@@ -31,8 +33,8 @@ class ProjectionsUnavailable(RuntimeError):
 
 
 @contextmanager
-def active_read_model(settings: Settings) -> Iterator[ReadModel | None]:
-    """The active projection version's read model, or None when no version is active yet."""
+def active_view(settings: Settings) -> Iterator[ReadView | None]:
+    """The active version's read model and KPI definitions, or None when none is active yet."""
     try:
         conn = psycopg.connect(
             settings.database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
@@ -46,7 +48,11 @@ def active_read_model(settings: Settings) -> Iterator[ReadModel | None]:
             info = None  # no registry yet: no worker has run against this database
         except psycopg.Error as exc:
             raise ProjectionsUnavailable(f"cannot read the projections: {exc}") from exc
-        yield None if info is None else PostgresReadModel(conn, info.schema_name)
+        if info is None:
+            yield None
+            return
+        kpis = parse_kpis(info.kpis_toml, origin=f"projection version {info.version}")
+        yield ReadView(PostgresReadModel(conn, info.schema_name), kpis)
 
 
 class LazyProjections:
@@ -60,13 +66,19 @@ class LazyProjections:
         self.settings = settings
         self._stack = ExitStack()
         self._opened = False
-        self._model: ReadModel | None = None
+        self._view: ReadView | None = None
 
     def __call__(self) -> ReadModel | None:
+        """The active read model (None: no version active yet)."""
+        view = self.view()
+        return None if view is None else view.model
+
+    def view(self) -> ReadView | None:
+        """The active read model with its KPI definitions (None: no version active yet)."""
         if not self._opened:
-            self._model = self._stack.enter_context(active_read_model(self.settings))
+            self._view = self._stack.enter_context(active_view(self.settings))
             self._opened = True
-        return self._model
+        return self._view
 
     def close(self) -> None:
         self._stack.close()

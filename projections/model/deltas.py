@@ -9,7 +9,7 @@ from uuid import UUID
 
 # NamedTuples rather than frozen dataclasses: as immutable, and built ~5x faster, which matters
 # at tens of thousands of events per second. Fields of most are in their table's column order
-# (projections/sql), so the store writes them as they are.
+# (projections/postgres/migrations), so the store writes them as they are.
 
 Outcome = Literal["won", "lost"]
 

@@ -32,9 +32,9 @@ from projections.postgres.registry import (
     list_versions,
     notify_channel,
 )
+from projections.queries.view import ReadView
 from salespulse.api.errors import NoActiveVersion
 from salespulse.api.ops import PartitionLag, VersionStatus, progress_of
-from salespulse.api.readside import ReadView
 from salespulse.api.sse import ChangeHub
 
 log = logging.getLogger(__name__)

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from projections.broadcasts.log import Broadcast
 from projections.memory.projection import InMemoryProjection
-from projections.model.kpi import KpiDefinitions
-from projections.model.readmodel import ReadModel
+from projections.queries.view import ReadView
 from schemas.events import AnyEvent
-
-
-@dataclass(frozen=True)
-class ReadView:
-    """One consistent view: the active projection version's rows and its KPI definitions."""
-
-    model: ReadModel
-    kpis: KpiDefinitions
-
 
 # Called once per request; the context manager holds whatever makes the view consistent
 # (for PostgreSQL, one REPEATABLE READ transaction on the active version's schema).

@@ -10,15 +10,14 @@ import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 
 from infra.publisher import PublishError
-from producers.ingest import FieldError, Rejection, Validator
+from producers.admission import Admission
 from projections.model.readmodel import TargetLock
-from projections.targets.locks import Refusal, TargetGuard
+from projections.targets.locks import TargetGuard
 from salespulse.api.auth import Principal
 from salespulse.api.deps import ApiContext, Ctx, Ingester
 from salespulse.api.errors import ApiError
 from salespulse.api.locks import HTTP_OVERRIDE_HINT, lock_book, lock_out
 from salespulse.api.models import ErrorOut, IngestOut, RejectedOut
-from schemas.events import AnyEvent
 
 router = APIRouter(tags=["ingest"])
 
@@ -85,8 +84,7 @@ async def post_events(
 
 
 def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: bool) -> IngestOut:
-    """Validate, apply the target lock rule (projections/locks.py), publish what passed."""
-    validator = Validator(ctx.settings)
+    """Admit (producers/admission.py: validate, target lock rule), publish what passed."""
     guard = TargetGuard(
         lambda: lock_book(ctx),
         set_by=who.name,
@@ -94,25 +92,12 @@ def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: b
         may_override=who.role == "admin",
         hint=HTTP_OVERRIDE_HINT,
     )
-    accepted: list[tuple[int, AnyEvent]] = []
-    rejected: list[Rejection] = []
-    locked: list[tuple[TargetLock, str]] = []  # refused by a lock: which, and the message
-    for index, item in enumerate(items):
-        outcome = validator.check_object(item, index)
-        if not isinstance(outcome, Rejection):
-            # In input order: a TargetsLocked earlier in the request applies to later targets.
-            checked = guard.check(outcome)
-            if isinstance(checked, Refusal):
-                if checked.lock is not None:
-                    locked.append((checked.lock, checked.reason))
-                error = FieldError(checked.field, checked.reason)
-                outcome = Rejection(index, None, str(outcome.event_id), (error,))
-            else:
-                outcome = checked
-        if isinstance(outcome, Rejection):
-            rejected.append(outcome)
-        else:
-            accepted.append((index, outcome))
+    result = Admission(ctx.settings, guard).objects(items)
+    accepted, rejected = result.accepted, result.rejected
+    # Refused by a lock: which, and the message.
+    locked: list[tuple[TargetLock, str]] = [
+        (r.refusal.lock, r.refusal.reason) for r in rejected if getattr(r.refusal, "lock", None)
+    ]
     if locked and not accepted:
         # Nothing went through and a lock is why: a conflict with the targets' state, not a
         # malformed request. A batch that got some events in stays 202 and lists the rest.
@@ -128,7 +113,7 @@ def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: b
     if accepted:
         try:
             publisher = ctx.publisher()
-            for _, event in accepted:
+            for event in accepted:
                 publisher.publish(event)
             publisher.flush()
         except PublishError as exc:
@@ -138,6 +123,6 @@ def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: b
             ) from exc
     ctx.metrics.ingested(len(accepted), len(rejected))
     return IngestOut(
-        accepted=[str(e.event_id) for _, e in accepted],
+        accepted=[str(e.event_id) for e in accepted],
         rejected=[RejectedOut.model_validate(r.to_json()) for r in rejected],
     )

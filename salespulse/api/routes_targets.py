@@ -9,9 +9,12 @@ from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
 from infra.publisher import PublishError
+from producers.admission import Admission
 from projections.model.readmodel import Target
 from projections.targets.decomposition import DecompositionError, SplitRequest, decompose
+from projections.targets.decomposition.completion import CompletionError, complete
 from projections.targets.decomposition.publish import Publication, prepare
+from projections.targets.locks import LockBook, TargetGuard
 from salespulse.api.deps import Ctx, Reader, check_detail
 from salespulse.api.errors import ApiError, bad, metric_param, period_param, scope_param
 from salespulse.api.locks import HTTP_OVERRIDE_HINT, covering_locks, lock_out
@@ -22,7 +25,6 @@ from salespulse.api.models import (
     TargetHistoryOut,
     TargetOut,
 )
-from salespulse.api.split_inputs import completed
 
 router = APIRouter(tags=["targets"])
 _SHARE_PLACES = Decimal("0.0000000001")
@@ -111,25 +113,34 @@ def post_split(
         check_detail(who, scope, view, period.start, period.end)
         metric_param(body.metric, view.kpis)
         try:
-            plan = decompose(completed(body, view, ctx.settings.base_currency))
+            request = complete(
+                body, lambda: view.model, lambda: view.kpis, ctx.settings.base_currency
+            )
+            plan = decompose(request)
         except ValidationError as exc:
             raise bad("body", str(exc.errors()[0]["msg"])) from exc
+        except CompletionError as exc:
+            raise bad(exc.field, str(exc)) from exc
         except DecompositionError as exc:
             raise bad("body", str(exc)) from exc
         at = now.astimezone(ctx.settings.zone)
-        publication = prepare(
-            plan,
-            at,
-            None if preview else view.model,
-            set_by=who.name,
-            override=override_locks,
-            hint=HTTP_OVERRIDE_HINT,
-        )
+        publication = prepare(plan, at, None if preview else view.model, who.name)
+        if not preview:
+            # Admitted as one, the way POST /api/events admits an event.
+            guard = TargetGuard(
+                lambda: LockBook.of(view.model),
+                set_by=who.name,
+                override=override_locks,
+                hint=HTTP_OVERRIDE_HINT,
+            )
+            admitted = Admission(ctx.settings, guard).as_one(publication.new)
+            publication = publication.admitted(admitted.accepted, admitted.refusals())
     if preview:
         return _out(publication, preview=True, published=0)
     if publication.refusals:
         first = publication.refusals[0]
-        named = {} if first.lock is None else {"lock": lock_out(first.lock).model_dump(mode="json")}
+        lock = getattr(first, "lock", None)
+        named = {} if lock is None else {"lock": lock_out(lock).model_dump(mode="json")}
         refused = [r.reason for r in publication.refusals]
         raise ApiError(409, "scope", first.reason, refused=refused, **named)
     if publication.new:

@@ -9,15 +9,14 @@ from typing import TextIO
 
 from infra.publisher import EventPublisher, PublishError
 from infra.settings import Settings, SettingsError
-from producers.ingest import FieldError, Rejection, Validator
-from projections.targets.locks import Refusal, TargetGuard
+from producers.admission import Admission
+from producers.ingest import Rejection
 from salespulse.projection_reads import (
     LazyProjections,
     ProjectionsUnavailable,
     cli_guard,
     cli_user,
 )
-from schemas.events import AnyEvent
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     # without targets needs no database.
     projections = LazyProjections(settings)
     guard = cli_guard(projections, set_by=args.set_by or cli_user(), override=args.override_locks)
-    validator = Validator(settings)
+    admission = Admission(settings, guard)
     try:
         with ExitStack() as stack:
             stack.callback(projections.close)
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             for index, text in enumerate(lines):
                 if not text.strip():
                     continue  # blank lines are skipped but counted for line numbers
-                outcome = _check(validator, guard, text, index)
+                outcome = admission.line(text, index)
                 if isinstance(outcome, Rejection):
                     rejected += 1
                     for message in outcome.messages():
@@ -92,18 +91,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"published {published}, rejected {rejected}")
     return 1 if rejected else 0
-
-
-def _check(validator: Validator, guard: TargetGuard, text: str, index: int) -> AnyEvent | Rejection:
-    """Validate one line, then apply the target lock rule (projections/locks.py) to it."""
-    outcome = validator.check_line(text, index)
-    if isinstance(outcome, Rejection):
-        return outcome
-    checked = guard.check(outcome)
-    if isinstance(checked, Refusal):
-        error = FieldError(checked.field, checked.reason)
-        return Rejection(index, index + 1, str(outcome.event_id), (error,))
-    return checked
 
 
 def _open(path: str) -> AbstractContextManager[TextIO]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -122,13 +121,17 @@ def _write(lines: Iterable[str], progress: _Progress) -> int:
 def _publish(lines: Iterable[str], settings: Settings, progress: _Progress) -> int:
     # Imported here: writing JSON lines must work without a Kafka client installed.
     from infra.publisher import EventPublisher, PublishError
-    from schemas.events import parse_event
+    from producers.admission import Admission
 
+    # The one admission path; the simulator's resubmissions are deliberate (clients retrying).
+    admission = Admission(settings, dedupe_within_input=False)
     try:
         with EventPublisher(settings, source="simulator") as publisher:
             try:
                 for batch in _batches(lines, 1 if progress.live else _BATCH):
-                    publisher.publish_many([parse_event(json.loads(line)) for line in batch])
+                    first = progress.count
+                    events = [admission.generated(line, first + i) for i, line in enumerate(batch)]
+                    publisher.publish_many(events)
                     progress.add(len(batch))
             except KeyboardInterrupt:
                 pass  # leaving the with still flushes what was sent

@@ -17,15 +17,16 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from infra.settings import Settings, SettingsError
+from producers.admission import Admission
 from projections.model.kpi import KpiError
 from projections.targets.decomposition import DecompositionError, Plan, decompose
 from projections.targets.decomposition.publish import prepare
 from projections.targets.decomposition.request import TIME_INTO
 from salespulse.commands.targets_request import UsageError, build_request, parse, render_table
 from salespulse.projection_reads import (
-    CLI_OVERRIDE_HINT,
     LazyProjections,
     ProjectionsUnavailable,
+    cli_guard,
     cli_user,
 )
 from schemas.periods import PeriodError
@@ -135,9 +136,11 @@ def _publish(
 ) -> int:
     """Publish what is new of the plan, unless a lock refuses a child (module docstring)."""
     try:
-        publication = prepare(
-            plan, at, projections(), set_by=set_by, override=override, hint=CLI_OVERRIDE_HINT
-        )
+        publication = prepare(plan, at, projections(), set_by)
+        # Admitted as one, the way `produce` admits a line (producers/admission.py).
+        guard = cli_guard(projections, set_by=set_by, override=override)
+        admitted = Admission(settings, guard).as_one(publication.new)
+        publication = publication.admitted(admitted.accepted, admitted.refusals())
     except ProjectionsUnavailable as exc:
         print(f"{_PROG}: cannot check target locks and earlier splits: {exc}", file=sys.stderr)
         return 2

@@ -12,70 +12,91 @@ from infra.settings import Settings
 from projections.model.kpi import KpiDefinitions, default_kpis, load_kpis
 from projections.model.readmodel import ReadModel
 from projections.targets.decomposition import Plan, Presence, SplitRequest
-from projections.targets.decomposition.rounding import Quantity
-from projections.targets.decomposition.source import org_children, reference_shares
-from salespulse.projection_reads import ProjectionsUnavailable
-from schemas.periods import parse_period
+from projections.targets.decomposition.completion import CompletionError, complete
+from salespulse.projection_reads import LazyProjections, ProjectionsUnavailable
 
 _WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 T = TypeVar("T")
-# The active read model on demand (salespulse.projection_reads.LazyProjections).
-Reads = Callable[[], ReadModel | None]
 
 
 class UsageError(ValueError):
     """Arguments that cannot make a request; exit status 2 with this message."""
 
 
-def build_request(args: argparse.Namespace, settings: Settings, projections: Reads) -> SplitRequest:
-    """The SplitRequest the arguments describe, reading what they leave out from the projections.
+def build_request(
+    args: argparse.Namespace, settings: Settings, projections: LazyProjections
+) -> SplitRequest:
+    """The SplitRequest the arguments describe, completed from the projections as the HTTP
+    API completes a posted one (projections/targets/decomposition/completion.py).
 
     Read only when needed: the children (no --children), their presence (with --prorate),
-    the reference actuals (--by share without --shares) and the parent's value (no --value).
+    the reference actuals (--by share without --shares), the quantity (no --quantity: from
+    the metric in the active KPI version, or in --kpis) and the parent's value (no --value).
     """
     org = args.into in ("children", "reps")
     if not org and (args.children or args.shares or args.prorate or args.joined or args.left):
         raise UsageError(
             "--children, --shares, --prorate, --joined and --left need --into children or reps"
         )
-    children = [_as_scope(c, args.into) for c in _items(args.children)]
-    presence = _presence(args) if org else {}
-    if org and not children:
-        period = parse_period(args.period)
-        read_model = _reads(projections, f"--children is required for --into {args.into}")
-        children, found = org_children(read_model, args.scope, args.into, period)
-        if not children:
-            raise UsageError(
-                f"--children is required for --into {args.into}: the projections know no "
-                f"{'child units' if args.into == 'children' else 'reps'} of {args.scope} "
-                f"in {period.text}"
-            )
-        presence = {**(found if args.prorate else {}), **presence}
-    shares = {_as_scope(k, args.into): v for k, v in _pairs(args.shares, Decimal).items()}
-    if org and args.by == "share" and not shares:
-        shares = _reference_shares(args, children, projections)
-    return SplitRequest(
+    given = {
+        "children": tuple(_as_scope(c, args.into) for c in _items(args.children)),
+        "presence": _presence(args) if org else {},
+        "shares": {_as_scope(k, args.into): v for k, v in _pairs(args.shares, Decimal).items()},
+        "quantity": args.quantity,
+        "currency": args.currency.upper() if args.currency else None,
+        "decomposition_id": args.decomposition_id,
+    }
+    request = SplitRequest(
         scope=args.scope,
         metric=args.metric,
         period=args.period,
         value=args.value if args.value is not None else _parent_value(args, projections),
         into=args.into,
         by=args.by,
-        children=tuple(children),
         weights=tuple(_items(args.weights)),
-        shares=shares,
         reference_period=args.reference_period,
         holidays=tuple(parse(h, date.fromisoformat, "--holidays") for h in _items(args.holidays)),
         weekend=tuple(_weekday(d) for d in _items(args.weekend)),
         prorate=args.prorate,
-        presence=presence,
-        quantity=args.quantity or _quantity(args.metric, args.kpis),
-        currency=(args.currency or settings.base_currency).upper(),
-        decomposition_id=args.decomposition_id,
+        # Left out when not given, so that completion knows what to fill in.
+        **{k: v for k, v in given.items() if v},
     )
+    try:
+        return complete(
+            request,
+            lambda: _reads(projections, _need(args.into)),
+            lambda: _kpis(args.kpis, projections),
+            settings.base_currency,
+        )
+    except CompletionError as exc:
+        raise UsageError(f"{_flag_need(exc.field, args.into)}: {exc}") from exc
 
 
-def _reads(projections: Reads, need: str) -> ReadModel:
+def _need(into: str) -> str:
+    return f"--children is required for --into {into}"
+
+
+def _flag_need(field: str, into: str) -> str:
+    """The flag that would have supplied a field completion could not fill in."""
+    if field == "children":
+        return _need(into)
+    if field == "quantity":
+        return "give --quantity money or count (or --kpis)"
+    return f"--{field.replace('_', '-')} is required"
+
+
+def _kpis(kpis_file: str | None, projections: LazyProjections) -> KpiDefinitions:
+    """--kpis when given, else the active version's (what readers see), else version 1."""
+    if kpis_file:
+        return load_kpis(kpis_file)
+    try:
+        view = projections.view()
+    except ProjectionsUnavailable:
+        view = None  # an offline preview: the default definitions say what the metrics are
+    return view.kpis if view is not None else default_kpis()
+
+
+def _reads(projections: LazyProjections, need: str) -> ReadModel:
     """The active read model, or a UsageError saying what to give instead."""
     try:
         read_model = projections()
@@ -86,7 +107,7 @@ def _reads(projections: Reads, need: str) -> ReadModel:
     return read_model
 
 
-def _parent_value(args: argparse.Namespace, projections: Reads) -> str:
+def _parent_value(args: argparse.Namespace, projections: LazyProjections) -> str:
     """The parent's current target: what a split without --value decomposes."""
     need = "--value is required"
     found = _reads(projections, need).targets(args.scope, args.period, args.metric)
@@ -96,16 +117,6 @@ def _parent_value(args: argparse.Namespace, projections: Reads) -> str:
     return format(found[0].value.normalize(), "f")
 
 
-def _reference_shares(
-    args: argparse.Namespace, children: Sequence[str], projections: Reads
-) -> dict[str, Decimal]:
-    if not args.reference_period:
-        raise UsageError("--by share needs --reference-period (or --shares)")
-    read_model = _reads(projections, "--by share needs --shares")
-    reference = parse_period(args.reference_period)
-    return reference_shares(read_model, args.metric, children, reference)
-
-
 def _presence(args: argparse.Namespace) -> dict[str, tuple[Presence, ...]]:
     """--joined / --left as membership intervals; the left day itself no longer counts."""
     joined = {
@@ -113,15 +124,6 @@ def _presence(args: argparse.Namespace) -> dict[str, tuple[Presence, ...]]:
     }
     left = {_as_scope(k, args.into): v for k, v in _pairs(args.left, date.fromisoformat).items()}
     return {c: (Presence(joined.get(c), left.get(c)),) for c in sorted({*joined, *left})}
-
-
-def _quantity(metric: str, kpis_file: str | None) -> Quantity:
-    kpis: KpiDefinitions = load_kpis(kpis_file) if kpis_file else default_kpis()
-    definition = kpis.metrics.get(metric)
-    if definition is None:
-        raise UsageError(f"unknown metric {metric!r}: give --quantity money or count (or --kpis)")
-    # Money is rounded to the currency's minor unit; counts and other sums to whole numbers.
-    return "money" if definition.is_money else "count"
 
 
 def _as_scope(text: str, into: str) -> str:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import Protocol
 
+from producers.admission import Admission
 from producers.simulator.live import paced
 from producers.simulator.outbox import Emitted
 from producers.simulator.rhythm import Clock
-from schemas.events import AnyEvent, parse_event
+from schemas.events import AnyEvent
 
 _BATCH = 2000  # events per publish_many: amortises the per-call cost, as `simulate` does
 _WON = '"type":"OpportunityWon"'  # the simulator's envelope is compact JSON with this key order
@@ -27,15 +27,12 @@ class Publisher(Protocol):
     def flush(self, timeout: float | None = None) -> None: ...
 
 
-def _event(line: str) -> AnyEvent:
-    return parse_event(json.loads(line))
-
-
 def publish_history(
     items: Iterator[Emitted],
     until_ts: int,
     publisher: Publisher,
     progress: Callable[[int, int], None],
+    admission: Admission,
 ) -> tuple[int, Iterator[Emitted]]:
     """Publish, in order, every event due by `until_ts` (epoch s); `progress(count, publish_ts)`
     after each batch. Returns the count and the events still to come (for the live feed)."""
@@ -48,11 +45,11 @@ def publish_history(
             break
         batch.append(item[3])
         if len(batch) >= _BATCH:
-            count += publisher.publish_many(_event(line) for line in batch)
+            count += publisher.publish_many(admission.generated(line, count) for line in batch)
             batch = []
             progress(count, item[0])
     if batch:
-        count += publisher.publish_many(_event(line) for line in batch)
+        count += publisher.publish_many(admission.generated(line, count) for line in batch)
     # The history is complete in the log before anyone waits for it to be applied.
     publisher.flush()
     return count, rest
@@ -66,8 +63,11 @@ class LiveFeed:
     far it got and a later run continues with the next event rather than a repeat.
     """
 
-    def __init__(self, publisher: Publisher, rate: float, clock: Clock) -> None:
+    def __init__(
+        self, publisher: Publisher, rate: float, clock: Clock, admission: Admission
+    ) -> None:
         self.publisher = publisher
+        self.admission = admission
         self.rate = rate
         self.clock = clock
         self.published = 0
@@ -85,7 +85,7 @@ class LiveFeed:
         next_tick = time.monotonic() + tick_every_s
         for line in paced(items, self.rate, self.clock, sleep=nap):
             # One event at a time: the producer's linger (10 ms) sends it almost at once.
-            self.publisher.publish(_event(line))
+            self.publisher.publish(self.admission.generated(line, self.published))
             self.published += 1
             self.won += _WON in line
             if time.monotonic() >= next_tick:

@@ -18,6 +18,7 @@ from infra.offsets import end_offsets, lag
 from infra.publisher import EventPublisher
 from infra.settings import Settings
 from infra.topics import ensure_topics
+from producers.admission import Admission
 from producers.simulator.outbox import Emitted
 from producers.simulator.rhythm import Clock
 from salespulse.demo.children import Child, stop_all
@@ -169,6 +170,11 @@ class Demo:
         pids = ", ".join(f"{c.name} {c.pid}" for c in self.children)
         print(f"started {pids}; logs in {logs}", flush=True)
 
+    def _admission(self) -> Admission:
+        # The simulated org goes in the one way every event does; its resubmissions are
+        # deliberate (clients retrying), so they are not refused as in-input duplicates.
+        return Admission(self.settings, dedupe_within_input=False)
+
     def _publish_history(
         self, plan: DemoPlan, items: Iterator[Emitted]
     ) -> tuple[int, Iterator[Emitted]]:
@@ -182,7 +188,9 @@ class Demo:
             self._check_children()
 
         began = time.monotonic()
-        count, rest = publish_history(items, int(time.time()), self.publisher, progress)
+        count, rest = publish_history(
+            items, int(time.time()), self.publisher, progress, self._admission()
+        )
         took = time.monotonic() - began
         status.done(f"history: {count:,} events published in {took:.1f} s")
         return count, rest
@@ -229,7 +237,8 @@ class Demo:
 
     def _live(self, plan: DemoPlan, items: Iterator[Emitted]) -> None:
         assert self.publisher is not None
-        self.feed = feed = LiveFeed(self.publisher, self.options.rate, Clock(plan.config().zone))
+        clock = Clock(plan.config().zone)
+        self.feed = feed = LiveFeed(self.publisher, self.options.rate, clock, self._admission())
         began = time.monotonic()
         next_status = began + LIVE_STATUS_EVERY_S
 

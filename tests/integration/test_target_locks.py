@@ -27,7 +27,7 @@ from tests.support.builders import Events
 from tests.support.targets import cli, event_json, history, jsonl, log_size, org
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-SQL_DIR = Path(__file__).parents[2] / "projections" / "sql"
+SQL_DIR = Path(__file__).parents[2] / "projections" / "postgres" / "migrations"
 
 
 def test_a_locked_period_refuses_target_sets_until_an_admin_overrides(

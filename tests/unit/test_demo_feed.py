@@ -11,6 +11,8 @@ from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from infra.settings import Settings
+from producers.admission import Admission
 from producers.simulator.rhythm import Clock
 from salespulse.demo.feed import LiveFeed, publish_history
 from salespulse.demo.plan import LIVE_DAYS, DemoPlan, load_plan, save_plan
@@ -70,8 +72,9 @@ def test_history_then_live_publish_each_simulated_event_once_in_order() -> None:
     log = FakeEventLog()
 
     # when the history up to noon goes out at once and the next 200 events live
-    count, rest = publish_history(plan.remaining(), noon, log, lambda n, ts: None)
-    feed = LiveFeed(log, rate=1e9, clock=Clock(UTC))
+    admission = Admission(Settings.from_env({}), dedupe_within_input=False)
+    count, rest = publish_history(plan.remaining(), noon, log, lambda n, ts: None, admission)
+    feed = LiveFeed(log, rate=1e9, clock=Clock(UTC), admission=admission)
     went_live = time.time()
     feed.run(islice(rest, 200), nap=lambda s: None, tick=lambda: None)
 

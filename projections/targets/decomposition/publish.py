@@ -7,19 +7,21 @@ Shared by `salespulse targets split` and `POST /api/targets/split`, so both deci
   there, nothing is published ("decomposition <id> already published: 0 new events").
   Events published but not projected yet go out again, which is harmless: the store counts
   an event_id once.
-- Locks: the new events go through the one TargetGuard (projections/locks.py). If any child
-  is refused, none is published: a split is one decision, and half of it would leave the
-  children not adding up to the parent.
+- Locks: the edge admits the new events as one (producers/admission.py `as_one`, with the
+  TargetGuard of projections/targets/locks.py): if any child is refused, none is published —
+  a split is one decision, and half of it would leave the children not adding up to the
+  parent. `Publication.admitted` records that outcome.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from projections.model.readmodel import ReadModel
 from projections.targets.decomposition.plan import Plan
-from projections.targets.locks import LockBook, Refusal, TargetGuard
 from schemas.events import AnyEvent, parse_event
 
 
@@ -30,7 +32,14 @@ class Publication:
     plan: Plan
     new: tuple[AnyEvent, ...]  # to publish, stamped with set_by / override
     already: int  # events of the plan already in the projections
-    refusals: tuple[Refusal, ...]  # non-empty: publish nothing
+    # Why the edge refused to admit them (a lock's Refusal names it); non-empty: publish nothing.
+    refusals: tuple[Any, ...]
+
+    def admitted(self, events: Sequence[AnyEvent], refusals: Sequence[Any]) -> Publication:
+        """The outcome of admitting `new` as one: the stamped events, or the refusals."""
+        if refusals:
+            return replace(self, new=(), refusals=tuple(refusals))
+        return replace(self, new=tuple(events))
 
     @property
     def total(self) -> int:
@@ -52,33 +61,14 @@ class Publication:
 
 
 def prepare(
-    plan: Plan,
-    at: datetime,
-    read_model: ReadModel | None,
-    *,
-    set_by: str | None = None,
-    override: bool = False,
-    hint: str = "an admin may override the lock",
+    plan: Plan, at: datetime, read_model: ReadModel | None, set_by: str | None = None
 ) -> Publication:
-    """Decide what to publish for the plan against the projections (None: none known yet)."""
+    """What of the plan is new against the projections (None: nothing known yet)."""
     events = [parse_event(e) for e in plan.events(at, set_by)]
     known = (
         {t.event_id for t in read_model.decomposition_targets(plan.decomposition_id)}
         if read_model is not None
         else set()
     )
-    new = [e for e in events if e.event_id not in known]
-
-    def load() -> LockBook:
-        return LockBook.of(read_model) if read_model is not None else LockBook()
-
-    guard = TargetGuard(load, set_by=set_by, override=override, hint=hint)
-    checked: list[AnyEvent] = []
-    refusals: list[Refusal] = []
-    for event in new:
-        outcome = guard.check(event)
-        if isinstance(outcome, Refusal):
-            refusals.append(outcome)
-        else:
-            checked.append(outcome)
-    return Publication(plan, tuple(checked), len(events) - len(new), tuple(refusals))
+    new = tuple(e for e in events if e.event_id not in known)
+    return Publication(plan, new, len(events) - len(new), ())
