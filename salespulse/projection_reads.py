@@ -52,7 +52,8 @@ def active_view(settings: Settings) -> Iterator[ReadView | None]:
             yield None
             return
         kpis = parse_kpis(info.kpis_toml, origin=f"projection version {info.version}")
-        yield ReadView(PostgresReadModel(conn, info.schema_name), kpis)
+        # A command is one short read: the org it sees is read once.
+        yield ReadView(PostgresReadModel(conn, info.schema_name, org_once=True), kpis)
 
 
 class LazyProjections:

@@ -35,12 +35,22 @@ def _span_arrays(spans: Sequence[RepSpan]) -> list[list[Any]]:
 
 
 class PostgresReadModel:
-    """Reads of one projection version's schema over a psycopg connection."""
+    """Reads of one projection version's schema over a psycopg connection.
 
-    def __init__(self, conn: psycopg.Connection[Any], schema: str) -> None:
+    `org_once`: the org (units, reps with their memberships) is read once and kept. Only for
+    a model over one snapshot (a REPEATABLE READ transaction, as each API request has), where
+    the rows cannot change: a request's queries then share one org read instead of one each.
+    """
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], schema: str, *, org_once: bool = False
+    ) -> None:
         self.conn = conn
         self.schema = schema
         self._sql: dict[str, sql.Composed] = {}
+        self._org_once = org_once
+        self._units: Mapping[str, Unit] | None = None
+        self._reps: Mapping[str, Rep] | None = None
 
     def stmt(self, template: str) -> sql.Composed:
         """A statement with the schema filled in (cached: composing is not free)."""
@@ -54,9 +64,22 @@ class PostgresReadModel:
         return self.conn.execute(self.stmt(template), params).fetchall()
 
     def units(self) -> Mapping[str, Unit]:
-        return {r[0]: Unit(*r) for r in self._rows(q.SELECT_UNITS)}
+        if self._units is not None:
+            return self._units
+        units = {r[0]: Unit(*r) for r in self._rows(q.SELECT_UNITS)}
+        if self._org_once:
+            self._units = units
+        return units
 
     def reps(self) -> Mapping[str, Rep]:
+        if self._reps is not None:
+            return self._reps
+        reps = self._read_reps()
+        if self._org_once:
+            self._reps = reps
+        return reps
+
+    def _read_reps(self) -> Mapping[str, Rep]:
         grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for row in self._rows(q.SELECT_MEMBERSHIPS):
             grouped[row[0]].append(row)

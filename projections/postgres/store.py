@@ -212,7 +212,7 @@ class PostgresProjectionStore(PostgresReadModel):
         """A read model over one REPEATABLE READ transaction (all reads see one commit)."""
         with psycopg.connect(self.conninfo, autocommit=True) as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield PostgresReadModel(conn, self.schema)
+            yield PostgresReadModel(conn, self.schema, org_once=True)
 
 
 _uuid_order = attrgetter("int")  # 10x cheaper than UUID.__lt__; the same order

@@ -68,7 +68,7 @@ class PgReadSide:
             if info is None:
                 raise NoActiveVersion(_NO_VERSION)
             kpis = self._definitions(info.version, info.kpis_toml)
-            yield ReadView(PostgresReadModel(conn, info.schema_name), kpis)
+            yield ReadView(PostgresReadModel(conn, info.schema_name, org_once=True), kpis)
 
 
 class KafkaEndOffsets:

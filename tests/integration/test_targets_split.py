@@ -8,6 +8,7 @@ as negative `unallocated` at its parent. Repeating a split publishes nothing new
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from salespulse.api.auth import TokenBook
 from salespulse.api.server import build_app
+from schemas.events import parse_event
 from tests.integration.conftest import Deployment
 from tests.support.api import AUTH_TOML, NOW, auth
 from tests.support.builders import Events
@@ -150,3 +152,50 @@ def test_repeating_a_split_publishes_nothing_new(deployment: Deployment) -> None
     assert (response.json()["published"], response.json()["already_published"]) == (0, 2)
     assert response.json()["message"].endswith("already published: 0 new events")
     assert log_size(bootstrap, topic) == before
+
+
+def test_after_a_kpi_switch_cli_and_http_splits_give_the_same_events(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    # Given version 1 active, and a version 2 in which revenue is a count of orders (so a
+    # revenue target splits into whole numbers, not cents), built by a replay and activated
+    v1 = (Path(__file__).parents[2] / "projections/model/kpis_v1.toml").read_text()
+    v2 = tmp_path / "v2.toml"
+    v2.write_text(
+        v1.replace("version = 1", "version = 2", 1).replace(
+            '[metrics.revenue]\nevent = "OrderSigned"\nmeasure = "sum(amount)"',
+            '[metrics.revenue]\nevent = "OrderSigned"\nmeasure = "count"',
+        )
+    )
+    assert 'measure = "count"' in v2.read_text().split("[metrics.revenue]")[1].split("[")[0]
+    e = Events()
+    deployment.start_worker()
+    with deployment.publisher() as publisher:
+        publisher.publish_many(org(e))
+    deployment.wait_idle()
+    replay = cli(deployment.env, "replay", "--kpis", str(v2), "--no-progress")
+    assert replay.returncode == 0, replay.stderr
+    activate = cli(deployment.env, "kpi-versions", "activate", "2")
+    assert activate.returncode == 0, activate.stderr
+
+    # When the same split is asked of the HTTP API and of the CLI
+    body = {"scope": "company", "metric": "revenue", "period": "2026", "value": "1001",
+            "into": "quarters"}  # fmt: skip
+    app = build_app(deployment.settings, TokenBook.from_toml(AUTH_TOML), clock=lambda: NOW)
+    with TestClient(app) as client:
+        response = client.post("/api/targets/split?preview=true", json=body, headers=auth("admin"))
+    assert response.status_code == 200, response.text
+    from_http = [parse_event(x) for x in response.json()["events"]]
+    set_by = from_http[0].data.set_by  # type: ignore[attr-defined]
+    done = cli(
+        deployment.env, "targets", "split", "--scope", "company", "--metric", "revenue",
+        "--period", "2026", "--value", "1001", "--into", "quarters", "--preview", "--json",
+        "--at", NOW.isoformat(), "--set-by", set_by,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    from_cli = [parse_event(json.loads(line)) for line in done.stdout.splitlines()]
+
+    # Then both give the same events, split as counts under the active version 2
+    assert from_cli == from_http
+    values = [x.data.value for x in from_cli]  # type: ignore[attr-defined]
+    assert sum(values) == 1001 and all(v == v.to_integral_value() for v in values)
