@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from projections.memory.oracle import build_oracle
 from salespulse.runtime import fold_context
 from tests.integration.conftest import Deployment
-from tests.support.compare import differences, query_suite
+from tests.support.compare import counted, differences, empty_reports, explain, query_suite
 from tests.support.sample import random_history
 
 pytestmark = pytest.mark.integration
@@ -64,6 +64,10 @@ def test_generated_histories_through_kafka_equal_the_oracle(
     as_of = datetime.combine(START + timedelta(days=days // 2), datetime.min.time(), UTC)
     suite = query_suite(oracle, ctx, as_of, START, START + timedelta(days=days))
     with deployment.store() as store, store.snapshot() as snapshot:
-        assert differences(suite, snapshot, oracle) == []
+        differ = differences(suite, snapshot, oracle)
+        assert differ == [], explain(suite, differ[0], snapshot, oracle)
     assert len(suite) > 100  # the comparison really covers the query surface
+    # and what it compares is not empty: every goals and plan report has targets to show
+    assert counted(suite, "goals") >= 40 and counted(suite, "plan") >= 40
+    assert empty_reports(suite, oracle) == []
     deployment.stop()

@@ -80,6 +80,29 @@ def query_suite(
     return suite
 
 
+def empty_reports(suite: dict[str, Query], model: ReadModel) -> list[str]:
+    """Goals and plan queries whose report is empty (no metric with a target, no target):
+    a comparison of two of those would prove nothing."""
+    empty = []
+    for name, query in suite.items():
+        kind = name.split()[0]
+        if (kind == "goals" and not query(model).lines) or (
+            kind == "plan" and query(model).target is None
+        ):
+            empty.append(name)
+    return empty
+
+
+def counted(suite: dict[str, Query], kind: str) -> int:
+    """How many queries of a kind (goals, plan, funnel, ...) the suite holds."""
+    return sum(name.split()[0] == kind for name in suite)
+
+
 def differences(suite: dict[str, Query], actual: ReadModel, expected: ReadModel) -> list[str]:
     """Names of the queries whose results differ (empty when the two read models agree)."""
     return [name for name, query in suite.items() if query(actual) != query(expected)]
+
+
+def explain(suite: dict[str, Query], name: str, actual: ReadModel, expected: ReadModel) -> str:
+    """The two results of one query, for a failing comparison's message."""
+    return f"{name}:\n  actual:   {suite[name](actual)!r}\n  expected: {suite[name](expected)!r}"

@@ -83,6 +83,25 @@ def random_history(
                     at=start - timedelta(days=30),
                 )
             )
+    # A revenue target at every period kind (year, quarter, month, ISO week, day) for every
+    # scope the differential suite asks about, where none is set above: each goals and plan
+    # query then compares a real report, not two empty ones.
+    set_revenue = {
+        (x.data.scope, x.data.period)  # type: ignore[attr-defined]
+        for x in log
+        if x.type == "TargetSet" and x.data.metric == "revenue"  # type: ignore[attr-defined]
+    }
+    every_scope = [
+        "company",
+        *(f"unit:{u}" for u in ("co", "d1", "d2", *teams)),
+        *(f"rep:{r}" for r in rep_ids),
+    ]
+    for period in _every_period(start, days):
+        for scope in every_scope:
+            if (scope, period) not in set_revenue:
+                log.append(
+                    e.target(scope, "revenue", period, 1_000 * reps, at=start - timedelta(days=10))
+                )
     open_deals: dict[str, tuple[str, int, int]] = {}  # opp -> (rep, stage index, amount)
     late: list[tuple[int, AnyEvent]] = []
     wins: list[AnyEvent] = []
@@ -182,3 +201,20 @@ def random_history(
 
 def _days(start: date, days: int) -> list[str]:
     return [(start + timedelta(days=d)).isoformat() for d in range(days)]
+
+
+def _every_period(start: date, days: int) -> list[str]:
+    """Every year, quarter, month, ISO week and day that [start, start + days) touches."""
+    found: dict[str, None] = {}
+    for d in range(days):
+        day = start + timedelta(days=d)
+        iso = day.isocalendar()
+        for period in (
+            str(day.year),
+            f"{day.year}-Q{(day.month - 1) // 3 + 1}",
+            f"{day.year}-{day.month:02d}",
+            f"{iso.year}-W{iso.week:02d}",
+            day.isoformat(),
+        ):
+            found[period] = None
+    return list(found)

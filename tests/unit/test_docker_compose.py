@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,10 +50,8 @@ def test_compose_config_passes_where_the_compose_tool_exists() -> None:
         and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
     )
     if not has_compose:
-        # Nothing to run here; the structural checks above still hold. Not a skip: the
-        # assertion below is the same one the compose tool would make about YAML validity.
-        assert isinstance(_compose()["services"], dict)
-        return
+        # The structural checks above ran; the compose tool's own check cannot run here.
+        pytest.skip("no `docker compose` on this machine: the compose tool's check cannot run")
     result = subprocess.run(
         [docker, "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
         capture_output=True, text=True,
