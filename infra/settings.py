@@ -65,12 +65,12 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SettingsError(f"SALESPULSE_TZ: {tz!r} is not a known time zone") from exc
         return cls(
-            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", default.kafka_bootstrap),
+            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP") or local_kafka_bootstrap(env),
             events_topic=env.get("SALESPULSE_EVENTS_TOPIC", default.events_topic),
             dlq_topic=env.get("SALESPULSE_DLQ_TOPIC", default.dlq_topic),
             broadcasts_topic=env.get("SALESPULSE_BROADCASTS_TOPIC", default.broadcasts_topic),
             partitions=_positive_int(env, "SALESPULSE_PARTITIONS", default.partitions),
-            database_url=env.get("DATABASE_URL", default.database_url),
+            database_url=env.get("DATABASE_URL") or local_database_url(env),
             tz=tz,
             base_currency=base,
             fx_rates=parse_fx_rates(env.get("SALESPULSE_FX_RATES", ""), base),
@@ -115,6 +115,29 @@ class Settings:
 
 
 WORKER_ENGINES = ("batch", "faust")
+
+# The local stack (`salespulse stack up`) listens here; its port variables move it, and every
+# command follows them, so a second stack on other ports is never mistaken for the first.
+LOCAL_HOST = "127.0.0.1"
+
+
+def local_kafka_bootstrap(env: Mapping[str, str]) -> str:
+    """The local stack's broker address (SALESPULSE_KAFKA_PORT, default 9092)."""
+    return f"{LOCAL_HOST}:{port_from_env(env, 'SALESPULSE_KAFKA_PORT', 9092)}"
+
+
+def local_database_url(env: Mapping[str, str]) -> str:
+    """The local stack's database URL (SALESPULSE_PG_PORT, default 5433)."""
+    port = port_from_env(env, "SALESPULSE_PG_PORT", 5433)
+    return f"postgresql://salespulse@{LOCAL_HOST}:{port}/salespulse"
+
+
+def port_from_env(env: Mapping[str, str], name: str, default: int) -> int:
+    """A TCP port from the environment (the local stack's port variables)."""
+    port = _positive_int(env, name, default)
+    if port > 65535:
+        raise SettingsError(f"{name}: {port} is not a TCP port")
+    return port
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:

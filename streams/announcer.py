@@ -38,10 +38,17 @@ class Announcer:
         live_cutoff: timedelta,
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        self.schema = broadcasts_schema
+        self.schema, self.conninfo = broadcasts_schema, conninfo
         self.tz, self.live_cutoff, self.clock = tz, live_cutoff, clock
         self._conn: psycopg.Connection[Any] = psycopg.connect(conninfo, autocommit=True)
         ensure_broadcasts(self._conn, broadcasts_schema)
+
+    def _live(self) -> psycopg.Connection[Any]:
+        """The connection, reopened when the server dropped it (a PostgreSQL restart)."""
+        if self._conn.closed or self._conn.broken:
+            self._conn.close()
+            self._conn = psycopg.connect(self.conninfo, autocommit=True)
+        return self._conn
 
     def hook(self, projection_schema: str, kpis: KpiDefinitions) -> WithinBatch:
         """apply_batch's in-transaction hook for the active version: record announcements."""
@@ -58,10 +65,10 @@ class Announcer:
         return within
 
     def pending(self) -> list[Broadcast]:
-        return unrelayed(self._conn, self.schema)
+        return unrelayed(self._live(), self.schema)
 
     def relayed(self, broadcasts: list[Broadcast]) -> None:
-        mark_relayed(self._conn, self.schema, [b.seq for b in broadcasts])
+        mark_relayed(self._live(), self.schema, [b.seq for b in broadcasts])
 
     def close(self) -> None:
         self._conn.close()

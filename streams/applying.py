@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from projections.model.batch import AppliedResult, Record
+from projections.model.batch import AppliedResult, FailedRecord, Record
 from projections.postgres.store import WithinBatch
 from streams.announcer import Announcer, topic_record
 
@@ -17,6 +18,12 @@ MAX_RETRY_DELAY_S = 10.0
 
 # Sends (key, value) records to the broadcasts topic and returns once the broker has them all.
 SendBroadcasts = Callable[[list[tuple[bytes, bytes]]], Awaitable[None]]
+# Sends the records the store could not apply to the dead-letter topic, with their reasons.
+SendFailed = Callable[[tuple[FailedRecord, ...]], Awaitable[None]]
+
+
+class Abandoned(Exception):
+    """The worker is stopping while a batch could not be applied: it is re-read after restart."""
 
 
 class Versions(Protocol):
@@ -29,25 +36,57 @@ class Versions(Protocol):
         self, records: list[Record], hook_for_active: WithinBatch | None
     ) -> AppliedResult: ...
 
+    def heal(self) -> None: ...
+
 
 async def apply_until_done(
-    versions: Versions, records: list[Record], announcer: Announcer | None
+    versions: Versions,
+    records: list[Record],
+    announcer: Announcer | None,
+    send_failed: SendFailed | None = None,
+    stopping: asyncio.Event | None = None,
 ) -> AppliedResult:
-    """Retry a failed batch with backoff: the store is idempotent, so retrying is always safe."""
+    """Retry a failed batch with backoff: the store is idempotent, so retrying is always safe.
+
+    A record the store cannot apply is isolated by the store itself (it comes back in
+    `result.failed`) and goes to the dead-letter topic; what is retried here is a batch that
+    failed as a whole (the database or the broker away), after reopening broken connections.
+    When `stopping` is set the retries give up (Abandoned), so SIGTERM is never ignored.
+    """
     delay = 0.2
     while True:
         try:
             result = await asyncio.to_thread(_apply, versions, records, announcer)
         except Exception:
+            if stopping is not None and stopping.is_set():
+                raise Abandoned from None
             log.exception("applying %d records failed; retrying in %.1fs", len(records), delay)
-            await asyncio.sleep(delay)
+            await _pause(delay, stopping)
             delay = min(delay * 2, MAX_RETRY_DELAY_S)
+            with contextlib.suppress(Exception):  # still down: the next attempt says so
+                await asyncio.to_thread(versions.heal)
             continue
         for failed in result.failed:
-            # Decoded but refused by the fold (e.g. a currency with no rate): its offset is
-            # recorded as applied; the reason is in the log.
-            log.warning("event %s refused by the fold: %s", failed.event_id, failed.error)
+            # Refused by the fold (e.g. a currency with no rate) or by PostgreSQL (e.g. a
+            # NUL in a text value): its offset is recorded as applied, the record is in
+            # the dead-letter topic with the reason.
+            log.warning(
+                "event %s at %d@%d not applied: %s",
+                failed.event_id, failed.partition, failed.offset, failed.error,
+            )  # fmt: skip
+        if result.failed and send_failed is not None:
+            await send_failed(result.failed)
         return result
+
+
+async def _pause(delay: float, stopping: asyncio.Event | None) -> None:
+    if stopping is None:
+        await asyncio.sleep(delay)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), delay)
+    if stopping.is_set():
+        raise Abandoned
 
 
 def _apply(versions: Versions, records: list[Record], announcer: Announcer | None) -> AppliedResult:

@@ -22,10 +22,10 @@ from aiokafka.errors import KafkaError
 
 from infra.collector import collector_paused
 from infra.settings import Settings
-from projections.model.batch import AppliedResult
+from projections.model.batch import AppliedResult, FailedRecord
 from streams.announcer import Announcer
-from streams.applying import Versions, apply_until_done, relay
-from streams.batching import DecodedBatch, decode_batch
+from streams.applying import Abandoned, Versions, apply_until_done, relay
+from streams.batching import DecodedBatch, decode_batch, failed_letters
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,10 @@ class BatchEngine:
             await self._consume(consumer, producer)
         finally:
             relayer.cancel()
-        await relay(self.announcer, self._send_broadcasts)
+        try:
+            await relay(self.announcer, self._send_broadcasts)
+        except Exception as exc:  # stopping while a server is away: the next worker relays them
+            log.warning("announcements left in the outbox at shutdown: %s", exc)
 
     async def _consume(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
         gc.freeze()  # start-up objects live forever: keep them out of every collection
@@ -128,7 +131,13 @@ class BatchEngine:
             # Batches of one partition must apply in log order: wait for the previous one.
             await self._finish(consumer)
             self._busy = asyncio.create_task(
-                apply_until_done(self.versions, batch.records, self.announcer)
+                apply_until_done(
+                    self.versions,
+                    batch.records,
+                    self.announcer,
+                    self._dead_letters_for(producer, messages),
+                    self.stopping,
+                )
             )
             # Let the write start in its thread now: getmany() does not yield to the event
             # loop when records are buffered, and decoding the next batch never does.
@@ -177,7 +186,14 @@ class BatchEngine:
     async def _written(self) -> None:
         if self._busy is None:
             return
-        result = await self._busy
+        try:
+            result = await self._busy
+        except Abandoned:
+            # Stopping while the store is away: nothing of this batch may be committed to
+            # Kafka (the next owner starts at the store's offsets, or Kafka's, if none).
+            self._busy = None
+            self._to_commit.clear()
+            return
         self._busy = None
         if result.deal_wins:
             self._announced.set()
@@ -199,12 +215,24 @@ class BatchEngine:
         await self._written()
         await self._commit(consumer)
 
+    def _dead_letters_for(self, producer: AIOKafkaProducer, messages: list[Any]) -> Any:
+        async def send(failed: tuple[FailedRecord, ...]) -> None:
+            await self._send_letters(producer, failed_letters(messages, failed))
+
+        return send
+
     async def _send_dead_letters(self, producer: AIOKafkaProducer, batch: DecodedBatch) -> None:
-        for letter in batch.dead_letters:
+        await self._send_letters(producer, batch.dead_letters)
+
+    async def _send_letters(self, producer: AIOKafkaProducer, letters: list[Any]) -> None:
+        for letter in letters:
             log.warning(
                 "dead letter: %s[%d]@%d: %s",
-                letter.topic, letter.partition, letter.offset, letter.reason,
-            )  # fmt: skip
+                letter.topic,
+                letter.partition,
+                letter.offset,
+                letter.reason,
+            )
             await producer.send_and_wait(
                 self.settings.dlq_topic, value=letter.value, key=letter.key, headers=letter.headers
             )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import ValidationError
 
+from projections.model.batch import FailedRecord
 from schemas.codec import DecodeError, decode
 from schemas.events import AnyEvent
 from streams.deadletter import DeadLetter, dead_letter
@@ -58,3 +59,24 @@ def decode_batch(raw: Iterable[LogRecord]) -> DecodedBatch:
             event = None
         records.append((rec.partition, rec.offset, event))
     return DecodedBatch(records, dead)
+
+
+class NotApplied(Exception):
+    """A decoded record the fold or PostgreSQL refused (the store isolated it)."""
+
+
+def failed_letters(raw: Sequence[LogRecord], failed: Sequence[FailedRecord]) -> list[DeadLetter]:
+    """Dead letters for the records of `raw` that the store reported as not applied."""
+    by_position = {(f.partition, f.offset): f for f in failed}
+    return [
+        dead_letter(
+            rec.key,
+            rec.value,
+            rec.topic,
+            rec.partition,
+            rec.offset,
+            NotApplied(by_position[(rec.partition, rec.offset)].error),
+        )
+        for rec in raw
+        if (rec.partition, rec.offset) in by_position
+    ]

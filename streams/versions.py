@@ -12,6 +12,7 @@ import psycopg
 from projections.model.batch import AppliedResult, Record
 from projections.model.context import FoldContext
 from projections.model.kpi import parse_kpis
+from projections.postgres.isolation import merged
 from projections.postgres.registry import list_versions
 from projections.postgres.store import PostgresProjectionStore, WithinBatch
 from streams.bulk_reader import read_ranges
@@ -33,6 +34,7 @@ class LiveVersions:
         self.bootstrap, self.topic = bootstrap, topic
         self._conn: psycopg.Connection[Any] = psycopg.connect(conninfo, autocommit=True)
         self._stores: dict[int, PostgresProjectionStore] = {}
+        self._known: dict[int, dict[int, int]] = {}  # version -> partition -> recorded offset
         self._active: int | None = None
         self._refreshed = 0.0
 
@@ -42,11 +44,12 @@ class LiveVersions:
         self._refreshed = time.monotonic()
         live = {
             v.version: v
-            for v in list_versions(self._conn, self.registry_schema)
+            for v in list_versions(self._registry(), self.registry_schema)
             if v.status in ("active", "ready")
         }
         for version in set(self._stores) - set(live):
             self._stores.pop(version).close()
+            self._known.pop(version, None)
         for version, info in live.items():
             if version not in self._stores:
                 ctx = replace(self.ctx, kpis=parse_kpis(info.kpis_toml, f"version {version}"))
@@ -56,6 +59,21 @@ class LiveVersions:
                 store.migrate(activate_if_none=False)  # new migrations reach existing versions
                 self._stores[version] = store
         self._active = next((v for v, i in live.items() if i.status == "active"), None)
+
+    def _registry(self) -> psycopg.Connection[Any]:
+        """The registry connection, reopened when the server dropped it."""
+        if self._conn.closed or self._conn.broken:
+            self._conn.close()
+            self._conn = psycopg.connect(self.conninfo, autocommit=True)
+        return self._conn
+
+    def heal(self) -> None:
+        """After a failed batch: reopen every connection the server dropped (a PostgreSQL
+        restart), so the worker carries on by itself once the server is back."""
+        self._registry()
+        self._known.clear()  # what was committed may be gone: ask the stores again
+        for store in self._stores.values():
+            store.heal()
 
     @property
     def schemas(self) -> list[str]:
@@ -70,22 +88,42 @@ class LiveVersions:
         self.refresh()
         result = AppliedResult()
         for version, store in sorted(self._stores.items()):
+            hook = hook_for_active if version == self._active else None
+            filled = self._fill_gap(version, store, records, hook)
+            applied = merged(filled, store.apply_batch(records, hook))
+            self._known.setdefault(version, {}).update(applied.offsets)
             if version == self._active:
-                result = store.apply_batch(records, hook_for_active)
-            else:
-                self._fill_gap(store, records)
-                store.apply_batch(records)
+                result = applied
         return result
 
-    def _fill_gap(self, store: PostgresProjectionStore, records: list[Record]) -> None:
+    def _fill_gap(
+        self,
+        version: int,
+        store: PostgresProjectionStore,
+        records: list[Record],
+        hook: WithinBatch | None,
+    ) -> AppliedResult:
+        """Apply what the log holds between the version's recorded offsets and this batch.
+
+        A `ready` version joins mid-stream; and after a database crash the recorded offsets
+        can be behind what this worker believed applied (commits lost with
+        synchronous_commit=off, or a failover): the consumer's position is then past them,
+        so the gap is read from the log here, never skipped. The offsets this worker saw
+        recorded are remembered, so the usual contiguous batch costs no query."""
         first: dict[int, int] = {}
         for partition, offset, _ in records:
             first[partition] = min(offset, first.get(partition, offset))
+        known = self._known.setdefault(version, {})
+        if all(p in known and o <= known[p] + 1 for p, o in first.items()):
+            return AppliedResult()
         applied: Mapping[int, int] = store.offsets()
+        known.update(applied)
         start = {p: applied.get(p, -1) + 1 for p in first}
         end = {p: o for p, o in first.items() if start[p] < o}
+        result = AppliedResult()
         for batch in read_ranges(self.bootstrap, self.topic, start, end):
-            store.apply_batch(batch)
+            result = merged(result, store.apply_batch(batch, hook))
+        return result
 
     def close(self) -> None:
         for store in self._stores.values():

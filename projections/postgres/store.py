@@ -16,6 +16,7 @@ from projections.model.aggregate import Aggregate
 from projections.model.batch import AppliedResult, Record, plan_batch, result_of
 from projections.model.context import FoldContext
 from projections.postgres import statements as q
+from projections.postgres.isolation import is_record_fault, merged, poisoned
 from projections.postgres.migrate import migrate
 from projections.postgres.reads import PostgresReadModel
 from projections.postgres.registry import (
@@ -76,6 +77,16 @@ class PostgresProjectionStore(PostgresReadModel):
         self._write.close()
         self.conn.close()
 
+    def heal(self) -> None:
+        """Reopen a connection the server dropped (a PostgreSQL restart): a broken psycopg
+        connection never recovers by itself, and the worker must not need a restart."""
+        if self._write.closed or self._write.broken:
+            self._write.close()
+            self._write = psycopg.connect(self.conninfo)
+        if self.conn.closed or self.conn.broken:
+            self.conn.close()
+            self.conn = psycopg.connect(self.conninfo, autocommit=True)
+
     # -- schema ------------------------------------------------------------------------------
     def migrate(self, activate_if_none: bool = True) -> None:
         """Create or upgrade this version's schema and register it (idempotent, concurrent-safe).
@@ -133,7 +144,31 @@ class PostgresProjectionStore(PostgresReadModel):
             # first, once per store.
             self.upgrade()
         with collector_paused():
-            return self._apply(records, within)
+            try:
+                return self._apply(records, within)
+            except Exception as exc:
+                if not is_record_fault(exc):
+                    raise  # e.g. the server is down: the caller retries the whole batch
+                return self._isolate(records, within, exc)
+
+    def _isolate(
+        self, records: Sequence[Record], within: WithinBatch | None, exc: Exception
+    ) -> AppliedResult:
+        """Poison-pill isolation: a record PostgreSQL (or the fold) cannot take must not stop
+        its partition. Bisect until the one record is found, apply the rest around it and
+        report it in `failed` (the worker sends it to the dead-letter topic). Each half is
+        its own transaction, in log order, so offsets only ever move forward."""
+        events = [i for i, (_, _, event) in enumerate(records) if event is not None]
+        if not events:
+            raise exc  # not a record's fault after all: no record left to blame
+        if len(events) == 1:
+            without, failed = poisoned(records, events[0], exc)
+            result = self._apply(without, within)
+            return merged(result, AppliedResult(failed=(failed,)))
+        middle = events[len(events) // 2]  # > 0: the first half keeps at least one event
+        return merged(
+            self.apply_batch(records[:middle], within), self.apply_batch(records[middle:], within)
+        )
 
     def _apply(self, records: Sequence[Record], within: WithinBatch | None) -> AppliedResult:
         conn = self._write

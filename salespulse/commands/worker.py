@@ -6,10 +6,14 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import faust
+import psycopg
+from kafka.errors import KafkaError
 
 from infra.settings import WORKER_ENGINES, Settings
 from infra.topics import ensure_topics
@@ -18,7 +22,10 @@ from streams.agents.project import register
 from streams.announcer import Announcer
 from streams.app import create_app
 from streams.batch_engine import BatchEngine
+from streams.deadletter import describe
 from streams.versions import LiveVersions
+
+log = logging.getLogger("salespulse.worker")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,21 +54,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     engine = args.engine or settings.worker_engine
-    ensure_topics(settings)
-    ensure_active_version(settings, args.kpis)
-    announcer = Announcer(
-        settings.database_url,
-        settings.schema_prefix,
-        settings.zone,
-        timedelta(hours=settings.live_cutoff_hours),
-    )
-    # Every live version: the active one, and replays that caught up (status `ready`).
-    versions = LiveVersions(
-        settings.database_url, settings.schema_prefix, fold_context(settings),
-        settings.kafka_bootstrap, settings.events_topic,
-    )  # fmt: skip
-    versions.refresh(force=True)
     logging.basicConfig(format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    # SIGTERM before the engine runs (e.g. while waiting for a server): stop at once, cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    announcer, versions = _start(settings, args.kpis)
     logging.getLogger("salespulse").setLevel(args.loglevel.upper())
     logging.getLogger("streams").setLevel(args.loglevel.upper())
     print(
@@ -79,6 +75,33 @@ def run(args: argparse.Namespace) -> int:
         announcer.close()
         versions.close()
     return 0
+
+
+def _start(settings: Settings, kpis: Path | None) -> tuple[Announcer, LiveVersions]:
+    """Topics, the active version, the announcer and the live versions; while the broker or
+    the database is away (a restart of the whole deployment), wait for it with backoff."""
+    delay = 0.5
+    while True:
+        try:
+            ensure_topics(settings)
+            ensure_active_version(settings, kpis)
+            announcer = Announcer(
+                settings.database_url,
+                settings.schema_prefix,
+                settings.zone,
+                timedelta(hours=settings.live_cutoff_hours),
+            )
+            # Every live version: the active one, and replays that caught up (`ready`).
+            versions = LiveVersions(
+                settings.database_url, settings.schema_prefix, fold_context(settings),
+                settings.kafka_bootstrap, settings.events_topic,
+            )  # fmt: skip
+            versions.refresh(force=True)
+            return announcer, versions
+        except (psycopg.OperationalError, KafkaError) as exc:
+            log.warning("worker start: %s; retrying in %.1fs", describe(exc), delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 async def _run_batch(settings: Settings, versions: LiveVersions, announcer: Announcer) -> None:

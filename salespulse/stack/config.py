@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.settings import local_database_url, local_kafka_bootstrap, port_from_env
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STACK_FILES = PROJECT_ROOT / "stack"
 KAFKA_VERSION = "3.9.1"  # keep in step with stack/pom.xml
@@ -32,9 +34,10 @@ class StackConfig:
         return cls(
             state_dir=state,
             host="127.0.0.1",
-            kafka_port=int(env.get("SALESPULSE_KAFKA_PORT", "9092")),
-            controller_port=int(env.get("SALESPULSE_KAFKA_CONTROLLER_PORT", "9093")),
-            pg_port=int(env.get("SALESPULSE_PG_PORT", "5433")),
+            # The same variables and defaults as every command's (infra.settings).
+            kafka_port=port_from_env(env, "SALESPULSE_KAFKA_PORT", 9092),
+            controller_port=port_from_env(env, "SALESPULSE_KAFKA_CONTROLLER_PORT", 9093),
+            pg_port=port_from_env(env, "SALESPULSE_PG_PORT", 5433),
             pg_user="salespulse",
             pg_database="salespulse",
             kafka_heap=env.get("SALESPULSE_KAFKA_HEAP", "1g"),
@@ -44,10 +47,14 @@ class StackConfig:
 
     @property
     def kafka_bootstrap(self) -> str:
-        return self.external_kafka or f"{self.host}:{self.kafka_port}"
+        return self.external_kafka or local_kafka_bootstrap(self._ports())
 
     @property
     def database_url(self) -> str:
-        return self.external_database or (
-            f"postgresql://{self.pg_user}@{self.host}:{self.pg_port}/{self.pg_database}"
-        )
+        return self.external_database or local_database_url(self._ports())
+
+    def _ports(self) -> dict[str, str]:
+        return {
+            "SALESPULSE_KAFKA_PORT": str(self.kafka_port),
+            "SALESPULSE_PG_PORT": str(self.pg_port),
+        }

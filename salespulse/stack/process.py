@@ -55,7 +55,16 @@ def is_alive(pid: int | None) -> bool:
 def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
-        return sock.connect_ex((host, port)) == 0
+        return answered(sock, host, port)
+
+
+def answered(sock: socket.socket, host: str, port: int) -> bool:
+    """Connect `sock`; True when a server accepted. A free port in the ephemeral range can
+    be picked as the socket's own source port, and TCP then connects the socket to itself
+    (simultaneous open): that is nobody listening, not a busy port."""
+    if sock.connect_ex((host, port)) != 0:
+        return False
+    return bool(sock.getsockname() != sock.getpeername())
 
 
 def ensure_port_free(host: str, port: int, what: str, env_var: str) -> None:

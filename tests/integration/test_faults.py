@@ -1,0 +1,158 @@
+"""The fault suite: servers and workers crash under load, and the pipeline heals by itself.
+
+Each test publishes a simulated history while the fault happens, then asserts: no manual
+step was needed, the store equals the oracle (the pure fold over the events), nothing
+accepted is lost (every event id applied) and nothing is doubled (each applied once).
+They crash the local stack's own servers, so they run only against it (skipped otherwise).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from producers.simulator import SimConfig
+from producers.simulator.history import iter_events
+from projections.memory.oracle import build_oracle
+from salespulse.runtime import fold_context
+from schemas.events import AnyEvent, parse_event
+from tests.integration.conftest import Deployment
+from tests.support.compare import differences, query_suite
+from tests.support.faults import LoadPublisher, local_servers_or_skip, read_topic
+from tests.support.worker import WorkerProcess
+
+pytestmark = [pytest.mark.integration, pytest.mark.fault]
+
+START = date(2026, 3, 2)
+SIM = SimConfig(reps=24, days=14, seed=12, start=START)
+STOP_WITHIN_S = 10.0  # "a worker always stops on SIGTERM within a few seconds"
+
+
+def _history() -> list[AnyEvent]:
+    return [parse_event(raw) for raw in iter_events(SIM)]
+
+
+def assert_store_is_the_oracle(deployment: Deployment, events: Sequence[AnyEvent]) -> None:
+    """Every query answers as the oracle's, and every event id is applied exactly once."""
+    ctx = fold_context(deployment.settings)
+    oracle = build_oracle(events, ctx)
+    end = START + timedelta(days=SIM.days)
+    as_of = datetime.combine(START + timedelta(days=10), datetime.min.time(), UTC)
+    suite = query_suite(oracle, ctx, as_of, START, end)
+    with deployment.store() as store, store.snapshot() as snapshot:
+        assert differences(suite, snapshot, oracle) == []
+        applied = snapshot.conn.execute(
+            f"SELECT count(*) FROM {store.schema}.applied_events"
+        ).fetchone()
+    assert applied == (len({e.event_id for e in events}),)
+
+
+def start_workers(deployment: Deployment, n: int) -> list[WorkerProcess]:
+    """n workers, returned once each says it runs (so the fault lands on running workers)."""
+    workers = [deployment.start_worker() for _ in range(n)]
+    for worker in workers:
+        assert worker.wait_for_output("engine):", 60), worker.output()[-3000:]
+    return workers
+
+
+def stop_promptly(worker: WorkerProcess) -> None:
+    """SIGTERM, and the worker must be gone within STOP_WITHIN_S, exit code 0."""
+    assert worker.proc is not None
+    worker.proc.send_signal(signal.SIGTERM)
+    try:
+        code = worker.proc.wait(STOP_WITHIN_S)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        pytest.fail(f"the worker ignored SIGTERM for {STOP_WITHIN_S}s:\n{worker.output()[-3000:]}")
+    assert code == 0, worker.output()[-3000:]
+
+
+def test_a_poison_record_is_dead_lettered_and_the_rest_of_the_log_applied(
+    new_deployment: Callable[..., Deployment],
+) -> None:
+    # given a history with, in the middle, one record PostgreSQL cannot store (a NUL in a
+    # text value) that got past the edge
+    events = _history()
+    visit = next(e for e in events[len(events) // 2 :] if e.type == "VisitCompleted")
+    poison = visit.model_copy(update={"event_id": uuid4(), "rep_id": "r\x00x"})
+    deployment = new_deployment(partitions=3)
+    worker = deployment.start_worker()
+    middle = len(events) // 2
+    load = LoadPublisher(deployment.settings, [*events[:middle], poison, *events[middle:]])
+    load.start()
+    load.join()
+    # when the worker has applied the log (before the fix: it retried that batch forever)
+    deployment.wait_idle(timeout=120)
+    # then the poison is on the dead-letter topic with the reason, and nothing else is
+    letters = read_topic(deployment.settings, deployment.settings.dlq_topic)
+    assert len(letters) == 1
+    headers = {k: v.decode() for k, v in letters[0].headers}  # type: ignore[attr-defined]
+    assert "NUL" in headers["dlq.reason"] or "0x00" in headers["dlq.reason"], headers
+    assert_store_is_the_oracle(deployment, events)
+    stop_promptly(worker)
+
+
+def test_postgres_stopped_immediately_under_load_heals_without_a_restart(
+    new_deployment: Callable[..., Deployment],
+) -> None:
+    events = _history()
+    deployment = new_deployment(partitions=3)
+    servers = local_servers_or_skip(deployment.settings)
+    first, second = start_workers(deployment, 2)
+    load = LoadPublisher(deployment.settings, events).start()
+    time.sleep(2.0)
+    # when PostgreSQL crashes (stop -m immediate) while events flow, for a few seconds
+    servers.crash_postgres()
+    try:
+        time.sleep(3.0)
+        # a worker asked to stop while the database is away still stops promptly
+        stop_promptly(first)
+    finally:
+        servers.start_postgres()
+    # then the surviving worker reconnects by itself (no restart), and applies everything
+    load.join()
+    deployment.wait_idle(timeout=120)
+    assert second.alive
+    assert_store_is_the_oracle(deployment, events)
+
+
+def test_broker_sigkilled_under_load_heals_without_a_restart(
+    new_deployment: Callable[..., Deployment],
+) -> None:
+    events = _history()
+    deployment = new_deployment(partitions=3)
+    servers = local_servers_or_skip(deployment.settings)
+    workers = start_workers(deployment, 2)
+    load = LoadPublisher(deployment.settings, events).start()
+    time.sleep(2.0)
+    # when the broker is SIGKILLed while events flow, and started again 3 s later
+    servers.kill_kafka()
+    try:
+        time.sleep(3.0)
+    finally:
+        servers.start_kafka()
+    load.join()
+    # then the same workers carry on: nothing lost, nothing doubled
+    deployment.wait_idle(timeout=180)
+    assert all(w.alive for w in workers)
+    assert_store_is_the_oracle(deployment, events)
+
+
+def test_a_worker_sigkilled_under_load_is_replaced_and_nothing_is_lost(
+    new_deployment: Callable[..., Deployment],
+) -> None:
+    events = _history()
+    deployment = new_deployment(partitions=3)
+    doomed, _ = start_workers(deployment, 2)
+    load = LoadPublisher(deployment.settings, events).start()
+    time.sleep(2.0)
+    doomed.kill()  # mid-batch: no commit, no shutdown hooks
+    load.join()
+    deployment.wait_idle(timeout=120)
+    assert_store_is_the_oracle(deployment, events)
