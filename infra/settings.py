@@ -50,6 +50,13 @@ class Settings:
     # How `salespulse worker` consumes: "batch" (aiokafka batches, the default: 4.3x faust's
     # per-event stream on 2 cores, see README.md) or "faust" (a faust-streaming agent).
     worker_engine: str = "batch"
+    # A dependency that is down must cost a caller seconds, not minutes: connecting to
+    # PostgreSQL gives up after this (every connection: workers, API, replay, CLI), ...
+    pg_connect_timeout_s: int = 3
+    # ... an API query is cancelled after this, and an API request waits at most this long
+    # for a pooled connection before answering 503.
+    api_statement_timeout_ms: int = 5000
+    api_pool_timeout_s: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +92,15 @@ class Settings:
             ),
             worker_engine=_choice(
                 env, "SALESPULSE_WORKER_ENGINE", WORKER_ENGINES, default.worker_engine
+            ),
+            pg_connect_timeout_s=_positive_int(
+                env, "SALESPULSE_PG_CONNECT_TIMEOUT_S", default.pg_connect_timeout_s
+            ),
+            api_statement_timeout_ms=_positive_int(
+                env, "SALESPULSE_API_STATEMENT_TIMEOUT_MS", default.api_statement_timeout_ms
+            ),
+            api_pool_timeout_s=_positive_int(
+                env, "SALESPULSE_API_POOL_TIMEOUT_S", default.api_pool_timeout_s
             ),
         )
 

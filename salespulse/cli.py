@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+
+from infra.settings import Settings
 
 # Each module exposes add_parser(subparsers); imported lazily by name so that a missing
 # optional piece never breaks the other commands.
@@ -44,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # libpq reads this for every connection any command opens (psycopg, pools, LISTEN): a
+    # database that is down is reported in seconds, never after the OS's TCP timeout.
+    os.environ.setdefault(
+        "PGCONNECT_TIMEOUT",
+        os.environ.get("SALESPULSE_PG_CONNECT_TIMEOUT_S", str(Settings.pg_connect_timeout_s)),
+    )
     code: int = args.run(args)
     return code
 

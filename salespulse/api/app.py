@@ -60,6 +60,7 @@ def create_app(
     on_shutdown: Sequence[Callable[[], None]] = (),
     keepalive_s: float = 15.0,
     min_refresh_s: float = 1.0,
+    health: Callable[[], dict[str, str]] | None = None,
 ) -> FastAPI:
     """The API: `tokens=None` is open local mode (the caller must bind to loopback)."""
     ctx = ApiContext(
@@ -74,6 +75,7 @@ def create_app(
         clock=clock,
         keepalive_s=keepalive_s,
         min_refresh_s=min_refresh_s,
+        health=health,
     )
 
     @contextlib.asynccontextmanager

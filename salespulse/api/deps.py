@@ -41,6 +41,8 @@ class ApiContext:
     clock: Callable[[], datetime]
     keepalive_s: float = 15.0
     min_refresh_s: float = 1.0
+    # The dependencies' last known state, e.g. {"postgres": "up", "kafka": "down"}.
+    health: Callable[[], dict[str, str]] | None = None
     _publisher: Publisher | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -241,5 +241,7 @@ class OrgOut(Out):
 
 
 class HealthOut(Out):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
     mode: Literal["open", "tokens"]
+    # Each dependency's last probe (every second): up, down, or unknown before the first.
+    dependencies: dict[str, Literal["up", "down", "unknown"]] = {}

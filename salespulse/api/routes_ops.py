@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from salespulse.api.deps import Admin, ApiContext, Ctx
 from salespulse.api.models import HealthOut, VersionOut, VersionsOut
@@ -15,10 +16,20 @@ from salespulse.api.ops import lag_families, progress_of, render
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health", response_model=HealthOut)
-def get_health(ctx: Ctx) -> HealthOut:
-    """Liveness: the process answers (no token needed, for probes)."""
-    return HealthOut(status="ok", mode="open" if ctx.tokens is None else "tokens")
+@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
+def get_health(ctx: Ctx) -> Any:
+    """The process answers (no token needed, for probes), and which dependency is down: 503
+    `degraded` names it. Read from a probe that runs every second, so it answers at once."""
+    dependencies = ctx.health() if ctx.health is not None else {}
+    down = any(state == "down" for state in dependencies.values())
+    out = HealthOut(
+        status="degraded" if down else "ok",
+        mode="open" if ctx.tokens is None else "tokens",
+        dependencies=dependencies,
+    )
+    if down:
+        return JSONResponse(out.model_dump(mode="json"), status_code=503)
+    return out
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

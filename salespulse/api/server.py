@@ -19,6 +19,7 @@ from projections.broadcasts.log import BroadcastLog
 from salespulse.api.app import create_app
 from salespulse.api.auth import TokenBook
 from salespulse.api.deps import ApiContext
+from salespulse.api.health import DependencyProbe
 from salespulse.api.pg import KafkaEndOffsets, PgOps, PgReadSide, pg_listener
 from salespulse.api.readside import Publisher
 from salespulse.api.sse import ChangeHub
@@ -61,7 +62,19 @@ def build_app(
         settings.database_url,
         min_size=1,
         max_size=pool_size,
-        kwargs={"autocommit": True},
+        kwargs={
+            "autocommit": True,
+            "connect_timeout": settings.pg_connect_timeout_s,
+            # A query of a database in trouble is cancelled: 503 in seconds, not a hang.
+            "options": f"-c statement_timeout={settings.api_statement_timeout_ms}",
+        },
+        # A request waits this long for a connection (psycopg_pool's default is 30 s: that
+        # was every read's wait for its 503 while the database was down).
+        timeout=settings.api_pool_timeout_s,
+        # A connection the server dropped (a restart) is replaced, not handed to a request.
+        check=ConnectionPool.check_connection,
+        # Keep trying to reconnect for as long as the database is away.
+        reconnect_timeout=24 * 3600,
         open=False,
         name="salespulse-api",
     )
@@ -73,6 +86,7 @@ def build_app(
     except psycopg.Error as exc:
         log.warning("cannot create the broadcast log yet (%s); will read it when it exists", exc)
     end_offsets = KafkaEndOffsets(settings.kafka_bootstrap, settings.events_topic)
+    probe = DependencyProbe(settings.database_url, settings.kafka_bootstrap)
 
     def publisher() -> Publisher:
         return EventPublisher(settings, source="http-api")
@@ -84,7 +98,8 @@ def build_app(
         broadcasts=broadcasts,
         tokens=tokens,
         ops=PgOps(pool, end_offsets, registry_schema),
-        background=[pg_listener(settings.database_url, registry_schema)],
+        background=[pg_listener(settings.database_url, registry_schema), probe.task()],
+        health=probe.state,
         on_shutdown=[end_offsets.close, pool.close],
         **options,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -163,35 +164,47 @@ async def event_stream(
     seen = hub.generation
     sent: dict[str, str] = {}
     stale, refreshed_at = True, 0.0
+    outage: str | None = None  # why the last pass failed, sent once as `unavailable`
     while not hub.closed:
-        frames = await _blocking(feed.missed, cursor)
-        for frame in frames:
-            if not frame.silent:
-                yield encode(frame)
-            cursor = frame.id if frame.id is not None else cursor
-        if len(frames) >= feed.batch:
-            continue  # still catching up
-        # Coalesce bursts of projection changes into one snapshot per interval.
-        if stale and time.monotonic() >= refreshed_at + min_refresh_s:
-            refreshed_at, stale = time.monotonic(), False
-            for frame in await _blocking(feed.snapshot):
-                if sent.get(frame.event) != frame.data:
-                    sent[frame.event] = frame.data
-                    yield encode(Frame(frame.event, frame.data, cursor))
-        if stale:
-            # A snapshot is due at refreshed_at + min_refresh_s; until then only a broadcast
-            # wakes the stream, so a deal is never held back behind the leaderboard's refresh.
-            now = await _broadcast_or(hub, seen, refreshed_at + min_refresh_s)
-        else:
-            now = await hub.wait(seen, keepalive_s)
-            if now == seen and not hub.closed:
-                # Keeps proxies from closing an idle stream; the loop also re-reads the log,
-                # which covers a notification lost while the listener was reconnecting.
-                yield ": keepalive\n\n"
-        if hub.closed:
-            return
-        stale = stale or now.projection != seen.projection
-        seen = now
+        try:
+            frames = await _blocking(feed.missed, cursor)
+            if outage is not None:  # back: the stream resumes where it was, nothing missed
+                outage = None
+                yield encode(Frame("available", "{}", cursor))
+            for frame in frames:
+                if not frame.silent:
+                    yield encode(frame)
+                cursor = frame.id if frame.id is not None else cursor
+            if len(frames) >= feed.batch:
+                continue  # still catching up
+            # Coalesce bursts of projection changes into one snapshot per interval.
+            if stale and time.monotonic() >= refreshed_at + min_refresh_s:
+                refreshed_at, stale = time.monotonic(), False
+                for frame in await _blocking(feed.snapshot):
+                    if sent.get(frame.event) != frame.data:
+                        sent[frame.event] = frame.data
+                        yield encode(Frame(frame.event, frame.data, cursor))
+            if stale:
+                # A snapshot is due at refreshed_at + min_refresh_s; until then only a broadcast
+                # wakes the stream, so a deal is never held back behind the leaderboard's refresh.
+                now = await _broadcast_or(hub, seen, refreshed_at + min_refresh_s)
+            else:
+                now = await hub.wait(seen, keepalive_s)
+                if now == seen and not hub.closed:
+                    # Keeps proxies from closing an idle stream; the loop also re-reads the log,
+                    # which covers a notification lost while the listener was reconnecting.
+                    yield ": keepalive\n\n"
+            if hub.closed:
+                return
+            stale = stale or now.projection != seen.projection
+            seen = now
+        except Exception as exc:  # a dependency is down: say so, keep the stream, retry
+            if outage is None:
+                outage = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+                yield encode(Frame("unavailable", json.dumps({"error": outage}), cursor))
+            # Not `seen`: a change signal during the outage would make this a busy loop.
+            seen = await hub.wait(hub.generation, retry_ms / 1000)
+            stale = True  # once back, the snapshot is sent again
 
 
 async def _broadcast_or(hub: ChangeHub, seen: Generation, deadline: float) -> Generation:

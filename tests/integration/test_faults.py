@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
+import httpx
 import pytest
 
 from producers.simulator import SimConfig
@@ -23,6 +24,7 @@ from projections.memory.oracle import build_oracle
 from salespulse.runtime import fold_context
 from schemas.events import AnyEvent, parse_event
 from tests.integration.conftest import Deployment
+from tests.support.api_process import ApiProcess
 from tests.support.compare import differences, query_suite
 from tests.support.faults import LoadPublisher, local_servers_or_skip, read_topic
 from tests.support.worker import WorkerProcess
@@ -156,3 +158,42 @@ def test_a_worker_sigkilled_under_load_is_replaced_and_nothing_is_lost(
     load.join()
     deployment.wait_idle(timeout=120)
     assert_store_is_the_oracle(deployment, events)
+
+
+def _poll(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_api_answers_503_at_once_while_postgres_is_down_and_heals_after(
+    new_deployment: Callable[..., Deployment],
+) -> None:
+    deployment = new_deployment(partitions=1)
+    servers = local_servers_or_skip(deployment.settings)
+    start_workers(deployment, 1)
+    api = ApiProcess(deployment.env, deployment.log_dir / "api.log").start()
+    try:
+        client = httpx.Client(base_url=api.url, timeout=10.0)  # before the fix: 30 s, then 503
+        assert client.get("/api/goals", params={"scope": "company"}).status_code == 200
+        servers.crash_postgres()
+        try:
+            # /health names the dependency that is down (before the fix: "ok"), at once
+            assert _poll(lambda: client.get("/health").status_code == 503, 10)
+            health = client.get("/health", timeout=1.0).json()
+            assert health["status"] == "degraded" and health["dependencies"]["postgres"] == "down"
+            # a read answers 503 with Retry-After within the pool and connect timeouts
+            read = client.get("/api/goals", params={"scope": "company"})
+            assert read.status_code == 503 and read.headers["retry-after"]
+        finally:
+            servers.start_postgres()
+        # then the same API process serves again: its pool reconnected by itself
+        assert _poll(
+            lambda: client.get("/api/goals", params={"scope": "company"}).status_code == 200, 30
+        )
+        assert _poll(lambda: client.get("/health").json()["status"] == "ok", 10)
+    finally:
+        api.stop()

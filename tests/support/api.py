@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -195,7 +195,10 @@ def auth(who: str | None) -> dict[str, str]:
 
 
 def make_world(
-    open_mode: bool = False, ops: FakeOps | None = None, extra: Sequence[AnyEvent] = ()
+    open_mode: bool = False,
+    ops: FakeOps | None = None,
+    extra: Sequence[AnyEvent] = (),
+    health: Callable[[], dict[str, str]] | None = None,
 ) -> World:
     """The app over build_oracle(history), deal wins announced, tokens unless open_mode."""
     events = [*history(Events()), *extra]
@@ -215,5 +218,6 @@ def make_world(
         clock=lambda: NOW,
         keepalive_s=0.05,
         min_refresh_s=0.0,
+        health=health,
     )
     return World(TestClient(app), projection, publisher, log, hub, ops, events)

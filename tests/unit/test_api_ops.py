@@ -29,7 +29,23 @@ def ops() -> FakeOps:
 
 def test_health_answers_without_a_token() -> None:
     world = make_world()
-    assert world.get("/health", who=None).json() == {"status": "ok", "mode": "tokens"}
+    assert world.get("/health", who=None).json() == {
+        "status": "ok",
+        "mode": "tokens",
+        "dependencies": {},
+    }
+
+
+def test_health_names_the_dependency_that_is_down() -> None:
+    # before the fix /health said "ok" with PostgreSQL down
+    world = make_world(health=lambda: {"postgres": "down", "kafka": "up"})
+    response = world.get("/health", who=None)
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "degraded",
+        "mode": "tokens",
+        "dependencies": {"postgres": "down", "kafka": "up"},
+    }
 
 
 def test_metrics_count_requests_by_route_template_and_show_lag_per_partition() -> None:
