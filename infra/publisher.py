@@ -91,7 +91,9 @@ class EventPublisher:
         self.topic = topic or self.settings.events_topic
         self.source = source
         self._clock = clock
-        self._failures: list[BaseException] = []
+        # Failures by the thread that published the event: the HTTP API shares one publisher
+        # among requests (one thread each), and a request must hear of its own events only.
+        self._failures: dict[int, list[BaseException]] = {}
         self._lock = threading.Lock()  # errbacks run on the producer's I/O thread
         self.published = 0  # events handed to the producer; delivered once flush() returns
         bootstrap = self.settings.kafka_bootstrap
@@ -125,7 +127,7 @@ class EventPublisher:
             future = self._producer.send(self.topic, value=encode(event), key=partition_key(event))
         except KafkaError as exc:  # e.g. the buffer stayed full for max_block_ms
             raise PublishError(f"cannot publish {event.type} {event.event_id}: {exc}") from exc
-        future.add_errback(self._failed)
+        future.add_errback(self._failed, threading.get_ident())
         self.published += 1
 
     def publish_many(self, events: Iterable[AnyEvent]) -> int:
@@ -137,13 +139,21 @@ class EventPublisher:
         return count
 
     def flush(self, timeout: float | None = None) -> None:
-        """Block until every queued event is acknowledged; PublishError if any was not."""
+        """Block until every queued event is acknowledged; PublishError if any of the events
+        this thread published was not (another thread's failures are its own to hear)."""
+        self._flush(timeout, everyone=False)
+
+    def _flush(self, timeout: float | None, everyone: bool) -> None:
         try:
             self._producer.flush(timeout=timeout)
         except KafkaError as exc:
             raise PublishError(f"flush to {self.topic} failed: {exc}") from exc
         with self._lock:
-            failures, self._failures = self._failures, []
+            if everyone:
+                failures = [f for fs in self._failures.values() for f in fs]
+                self._failures = {}
+            else:
+                failures = self._failures.pop(threading.get_ident(), [])
         if failures:
             raise PublishError(
                 f"{len(failures)} event(s) were not delivered to {self.topic}; "
@@ -154,10 +164,10 @@ class EventPublisher:
         """Flush, then release the connection."""
         try:
             if raise_errors:
-                self.flush()
+                self._flush(None, everyone=True)
         finally:
             self._producer.close()
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, owner: int, exc: BaseException) -> None:
         with self._lock:
-            self._failures.append(exc)
+            self._failures.setdefault(owner, []).append(exc)
