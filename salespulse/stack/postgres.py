@@ -127,14 +127,15 @@ class LocalPostgres:
         where = f"{self.config.host}:{self.config.pg_port}"
         return f"postgres {self._version()}: started at {where} (pid {pid})"
 
-    def down(self) -> str:
+    def down(self, mode: str = "fast") -> str:
+        """Stop the cluster; `mode="immediate"` is a crash (no checkpoint: fault tests)."""
         if self.config.external_database:
             return "postgres: external (DATABASE_URL), nothing to stop"
         pid = read_pid(self.data_dir / "postmaster.pid")
         if not is_alive(pid):
             return "postgres: not running"
         self._run_as_owner(
-            [str(self._bin("pg_ctl")), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]
+            [str(self._bin("pg_ctl")), "-D", str(self.data_dir), "-m", mode, "-w", "stop"]
         )
         wait_until(lambda: not is_alive(pid), 30)
         return f"postgres: stopped (pid {pid})"

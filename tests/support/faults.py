@@ -30,11 +30,8 @@ class LocalServers:
 
     def crash_postgres(self) -> None:
         """`pg_ctl stop -m immediate`: every backend dies, no checkpoint (a crash)."""
-        pg = self.postgres
-        pg._run_as_owner(
-            [str(pg._bin("pg_ctl")), "-D", str(pg.data_dir), "-m", "immediate", "-w", "stop"]
-        )
-        assert not pg.status().healthy
+        self.postgres.down(mode="immediate")
+        assert not self.postgres.status().healthy
 
     def start_postgres(self) -> None:
         self.postgres.up()
