@@ -57,6 +57,11 @@ class Settings:
     # for a pooled connection before answering 503.
     api_statement_timeout_ms: int = 5000
     api_pool_timeout_s: int = 2
+    # An event may say it occurred at most this far in the future (clock skew, zones);
+    # beyond it the edge refuses it: it would be announced as live news for months.
+    future_horizon_hours: int = 48
+    # POST /api/events refuses a larger body with 413 while reading it (10,000 events fit).
+    api_max_body_bytes: int = 8 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +103,12 @@ class Settings:
             ),
             api_statement_timeout_ms=_positive_int(
                 env, "SALESPULSE_API_STATEMENT_TIMEOUT_MS", default.api_statement_timeout_ms
+            ),
+            future_horizon_hours=_positive_int(
+                env, "SALESPULSE_FUTURE_HORIZON_HOURS", default.future_horizon_hours
+            ),
+            api_max_body_bytes=_positive_int(
+                env, "SALESPULSE_API_MAX_BODY_BYTES", default.api_max_body_bytes
             ),
             api_pool_timeout_s=_positive_int(
                 env, "SALESPULSE_API_POOL_TIMEOUT_S", default.api_pool_timeout_s

@@ -9,14 +9,16 @@ lost because of a bad neighbour, and an event_id seen twice in one input is publ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from infra.settings import Settings
+from producers.limits import MAX_DEPTH, event_errors, raw_errors
 from schemas.events import EVENT_CLASSES, AnyEvent, parse_event
 
 # The data field that names an amount's currency (every type with money has it).
@@ -81,11 +83,23 @@ class IngestResult:
         return [r.refusal if r.refusal is not None else r for r in self.rejected]
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Validator:
     """Checks one input item at a time, remembering event_ids to catch duplicates within it."""
 
-    def __init__(self, settings: Settings, *, dedupe: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        dedupe: bool = True,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self._settings = settings
+        self._clock = clock
+        self._horizon = timedelta(hours=settings.future_horizon_hours)
         # Off for inputs that resubmit on purpose (the simulator's duplicates stand for
         # clients retrying: the log keeps them and the projections count each id once).
         self._dedupe = dedupe
@@ -95,11 +109,22 @@ class Validator:
     def check_line(self, text: str | bytes, index: int) -> AnyEvent | Rejection:
         """Validate one JSON line; `index` is 0-based, the reported line number is index + 1."""
         try:
+            if isinstance(text, bytes):
+                # UTF-8 only (json.loads would guess UTF-16 or -32 from the first bytes).
+                text = text.decode("utf-8")
             obj = json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
+        except RecursionError:
+            reason = f"invalid JSON: nested deeper than {MAX_DEPTH} levels"
+            return Rejection(index, index + 1, None, (FieldError("", reason),))
         except json.JSONDecodeError as exc:
             reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
             return Rejection(index, index + 1, None, (FieldError("", reason),))
-        except ValueError as exc:  # a NaN/Infinity constant, or bytes that are not UTF-8
+        except UnicodeDecodeError as exc:
+            reason = (
+                f"not UTF-8 text: byte {exc.start + 1} is {exc.object[exc.start : exc.start + 1]!r}"
+            )
+            return Rejection(index, index + 1, None, (FieldError("", reason),))
+        except ValueError as exc:  # a NaN/Infinity constant
             return Rejection(index, index + 1, None, (FieldError("", str(exc)),))
         return self._check(obj, index, index + 1)
 
@@ -110,11 +135,17 @@ class Validator:
     def _check(self, obj: Any, index: int, line: int | None) -> AnyEvent | Rejection:
         raw_id = obj.get("event_id") if isinstance(obj, dict) else None
         event_id = raw_id if isinstance(raw_id, str) else None
+        problems = raw_errors(obj)
+        if problems:
+            return Rejection(index, line, event_id, tuple(FieldError(*p) for p in problems))
         try:
             event = parse_event(obj)
         except ValidationError as exc:
             return Rejection(index, line, event_id, _field_errors(exc))
-        errors = self._currency_errors(event)
+        errors = self._currency_errors(event) or tuple(
+            FieldError(*p)
+            for p in event_errors(event, self._settings.zone, self._clock(), self._horizon)
+        )
         if errors:
             return Rejection(index, line, str(event.event_id), errors)
         if not self._dedupe:

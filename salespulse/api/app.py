@@ -37,6 +37,7 @@ from salespulse.api.readside import (
     ReadModelFactory,
     utc_now,
 )
+from salespulse.api.request_guard import guard_requests
 from salespulse.api.sse import ChangeHub
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ def create_app(
     app.state.ctx = ctx
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+    app.middleware("http")(guard_requests(open_mode=tokens is None))
 
     @app.middleware("http")
     async def count_requests(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -14,6 +12,7 @@ from producers.admission import Admission
 from projections.model.readmodel import TargetLock
 from projections.targets.locks import TargetGuard
 from salespulse.api.auth import Principal
+from salespulse.api.body import parse_body, read_capped, with_identity
 from salespulse.api.deps import ApiContext, Ctx, Ingester
 from salespulse.api.errors import ApiError
 from salespulse.api.locks import HTTP_OVERRIDE_HINT, lock_book, lock_out
@@ -34,10 +33,6 @@ _BODY = {
         }
     },
 }
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 @router.post(
@@ -66,16 +61,12 @@ async def post_events(
     request of which nothing was accepted because of target locks: 409, naming the lock
     (projections/locks.py: a lock covers its scope's subtree; an admin may pass
     ?override_locks=true). Amounts given as JSON numbers are read as decimals, never through
-    a float. TargetSet and TargetsLocked without `set_by` are recorded as set by the caller.
+    a float. Identity comes from the token: `set_by`, `recorded_at` and `source` in the body
+    are ignored unless the caller is an admin (who may state another author, recorded as
+    given); the body is refused with 413 while it is read, once past the size cap.
     """
-    raw = await request.body()
-    try:
-        body = json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "body", f"invalid JSON: {exc.msg} (line {exc.lineno})") from exc
-    except ValueError as exc:  # NaN/Infinity, or bytes that are not UTF-8
-        raise ApiError(400, "body", f"invalid JSON: {exc}") from exc
-    items = body if isinstance(body, list) else [body]
+    body = parse_body(await read_capped(request, ctx.settings.api_max_body_bytes))
+    items = [with_identity(item, who) for item in (body if isinstance(body, list) else [body])]
     if len(items) > MAX_EVENTS:
         raise ApiError(413, "body", f"{len(items)} events in one request; at most {MAX_EVENTS}")
     if override_locks and who.role != "admin":

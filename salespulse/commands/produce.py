@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import AbstractContextManager, ExitStack, nullcontext
-from typing import TextIO
+from typing import BinaryIO
 
 from infra.publisher import EventPublisher, PublishError
 from infra.settings import Settings, SettingsError
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
             lines = stack.enter_context(_open(args.file))
             publisher: EventPublisher | None = None
             for index, text in enumerate(lines):
+                if index == 0 and text.startswith(_BOM):
+                    text = text[len(_BOM) :]  # editors on Windows start files with one
                 if not text.strip():
                     continue  # blank lines are skipped but counted for line numbers
                 outcome = admission.line(text, index)
@@ -93,8 +95,12 @@ def run(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
-def _open(path: str) -> AbstractContextManager[TextIO]:
+_BOM = b"\xef\xbb\xbf"
+
+
+def _open(path: str) -> AbstractContextManager[BinaryIO]:
+    """The input as bytes: each line is decoded on its own, so a line that is not UTF-8 is
+    reported by number and the rest is still published (a text stream would abort)."""
     if path == "-":
-        return nullcontext(sys.stdin)  # ours to read, not to close
-    # utf-8-sig: editors on Windows start files with a byte-order mark.
-    return open(path, encoding="utf-8-sig")
+        return nullcontext(sys.stdin.buffer)  # ours to read, not to close
+    return open(path, "rb")

@@ -88,7 +88,7 @@ def pg_world(
             keepalive_s=0.2,
             min_refresh_s=0.0,
         )
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
             yield PgWorld(client, store, log, unique_topic, kafka_bootstrap)
 
 
@@ -162,7 +162,7 @@ def test_lag_is_log_end_minus_the_next_offset_to_apply(
             partitions=1,
         )
         app = build_app(settings, TokenBook.from_toml(AUTH_TOML), registry_schema=registry)
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
             events = [Events(first_id=60_000 + i).call("r1", NOW) for i in range(4)]
             body = [json.loads(e.model_dump_json(exclude_none=True)) for e in events]
             assert client.post("/api/events", json=body, headers=auth("admin")).status_code == 202
@@ -212,7 +212,7 @@ def test_events_posted_to_the_api_come_back_through_a_worker_and_the_stream(
         keepalive_s=0.2,
         min_refresh_s=0.0,
     )
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         # when the whole history is posted to the API and the worker has applied it
         body = [json.loads(e.model_dump_json(exclude_none=True)) for e in history(Events())]
         posted = client.post("/api/events", json=body, headers=auth("producer")).json()

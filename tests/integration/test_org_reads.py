@@ -66,7 +66,7 @@ def counting_client(database_url: str, pg_schema: str) -> Iterator[TestClient]:
         clock=lambda: NOW,
     )
     try:
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
             yield client
     finally:
         pool.close()

@@ -74,7 +74,7 @@ def test_a_locked_period_refuses_target_sets_until_an_admin_overrides(
     assert named in split.stderr and "refused: 2 of 2 target(s) locked" in split.stderr
 
     app = build_app(deployment.settings, TokenBook.from_toml(AUTH_TOML), clock=lambda: NOW)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         # When the TargetSet is posted to the API: 409 naming the lock
         posted = client.post("/api/events", json=event_json(revised), headers=auth("producer"))
         assert posted.status_code == 409

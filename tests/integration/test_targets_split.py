@@ -60,7 +60,7 @@ def test_a_company_target_split_down_to_reps_adds_up_at_every_level(
         )
     deployment.wait_idle()
     app = build_app(deployment.settings, TokenBook.from_toml(AUTH_TOML), clock=lambda: NOW)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         # When the company's target is split evenly to its departments (CLI; the value is
         # the company's current target), each department's to its teams (HTTP), and each
         # team's to its reps (CLI)
@@ -140,7 +140,7 @@ def test_repeating_a_split_publishes_nothing_new(deployment: Deployment) -> None
     # time) and by the HTTP API
     code, err = split(deployment, "unit:t1", "reps", "--value", "900.00", "--at", NOW.isoformat())
     app = build_app(deployment.settings, TokenBook.from_toml(AUTH_TOML), clock=lambda: NOW)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         body = {"scope": "unit:t1", "metric": "revenue", "period": "2026-11", "value": 900,
                 "into": "reps"}  # fmt: skip
         response = client.post("/api/targets/split", json=body, headers=auth("admin"))
@@ -182,7 +182,7 @@ def test_after_a_kpi_switch_cli_and_http_splits_give_the_same_events(
     body = {"scope": "company", "metric": "revenue", "period": "2026", "value": "1001",
             "into": "quarters"}  # fmt: skip
     app = build_app(deployment.settings, TokenBook.from_toml(AUTH_TOML), clock=lambda: NOW)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         response = client.post("/api/targets/split?preview=true", json=body, headers=auth("admin"))
     assert response.status_code == 200, response.text
     from_http = [parse_event(x) for x in response.json()["events"]]

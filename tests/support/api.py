@@ -220,4 +220,12 @@ def make_world(
         min_refresh_s=0.0,
         health=health,
     )
-    return World(TestClient(app), projection, publisher, log, hub, ops, events)
+    return World(
+        TestClient(app, base_url="http://127.0.0.1:8000"),
+        projection,
+        publisher,
+        log,
+        hub,
+        ops,
+        events,
+    )
