@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 from typing import Any
 
@@ -138,5 +139,34 @@ def serve(app: FastAPI, host: str, port: int) -> None:
         # A backstop: a response that still has not finished after this is cancelled.
         timeout_graceful_shutdown=5,
     )
+    install_log_redaction()  # uvicorn.Config has just configured its loggers
     ctx: ApiContext = app.state.ctx
     _Server(config, ctx.hub).run()
+
+
+_SECRET_PARAMETER = re.compile(r"((?:^|[?&])(?:token|access_token)=)[^&#\s]*", re.IGNORECASE)
+
+
+class RedactTokens(logging.Filter):
+    """Bearer tokens given in a URL (the live stream's `?token=`: EventSource cannot send a
+    header) never reach a log file: uvicorn's access log writes the path with its query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        return True
+
+
+def redact_url(text: str) -> str:
+    """`/api/stream?token=abc&x=1` -> `/api/stream?token=[redacted]&x=1`."""
+    return _SECRET_PARAMETER.sub(r"\1[redacted]", text)
+
+
+def install_log_redaction() -> None:
+    """On every logger that may write a request's URL (after uvicorn configured logging)."""
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn", "salespulse", ""):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
