@@ -33,6 +33,10 @@ class FunnelReport:
     diagnosis: tuple[DiagnosisItem, ...]
 
 
+def _exact(num: Decimal | int, den: int) -> Decimal | None:
+    return Decimal(num) / den if den else None
+
+
 def velocity(
     open_count: int, win_rate: Decimal | None, deal: Decimal | None, cycle: Decimal | None
 ) -> Decimal | None:
@@ -130,7 +134,14 @@ def funnel_stats(
         won_amount=won_amount,
         avg_deal_size=deal_size,
         avg_cycle_days=cycle,
-        velocity_per_month=velocity(len(open_deals), win_rate, deal_size, cycle),
+        # From the exact ratios, rounded once: a 1/3 win rate rounded to 0.3333 first gave
+        # 11,998.80 where 12,000.00 is exact.
+        velocity_per_month=velocity(
+            len(open_deals),
+            _exact(len(won), len(closed)),
+            _exact(won_amount, len(won)),
+            _exact(sum(cycles, Decimal(0)), len(cycles)),
+        ),
         stalled=tuple(stalled),
     )
 

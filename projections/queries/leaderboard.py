@@ -44,7 +44,12 @@ class Leaderboard:
 
 @dataclass(frozen=True)
 class ContestEntry:
-    """One unit in a contest: total, headcount on the as-of day, per capita and its leader."""
+    """One unit in a contest: total, headcount on the as-of day, per capita and its leader.
+
+    Per capita divides the total by the average headcount over the same elapsed days the
+    total counts (member-days / days): a rep who left mid-period counts for the days they
+    contributed, so a team that lost a rep is not divided by fewer people than it summed.
+    """
 
     unit_id: str
     name: str
@@ -53,6 +58,7 @@ class ContestEntry:
     per_capita: Decimal | None
     leader: str | None
     leader_value: Decimal | None
+    average_headcount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,11 @@ def leaderboard(
     )
 
 
+def _per_capita(total: Decimal, member_days: int, days: int) -> Decimal | None:
+    """total / (member_days / days), exact until the one rounding."""
+    return ratio(total * days, member_days) if days else None
+
+
 def contest(
     rm: ReadModel,
     metric: str,
@@ -157,6 +168,9 @@ def contest(
         values = _values(rm, metric, Scope("unit", unit_id), period, last_day)
         total = sum((t.value for t in values.values()), Decimal(0))
         headcount = len(members_on(units, reps, unit_id, day))
+        spans = scope_spans(Scope("unit", unit_id), units, reps, start, end)
+        member_days = sum((s.end - s.start).days for s in spans)
+        average = ratio(member_days, (end - start).days)
         ranked = rank(values)
         leader = ranked[0] if ranked and ranked[0][2].value > 0 else None
         name = units[unit_id].name if unit_id in units else unit_id
@@ -166,9 +180,10 @@ def contest(
                 name,
                 total,
                 headcount,
-                ratio(total, headcount),
+                _per_capita(total, member_days, (end - start).days),
                 leader[1] if leader else None,
                 leader[2].value if leader else None,
+                average,
             )
         )
     entries.sort(key=lambda e: (e.per_capita is None, -(e.per_capita or 0), e.unit_id))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
+from projections.model.kpi import MetricDef
 from projections.model.readmodel import ReadModel
 from projections.model.scopes import parent_scope, scope_spans
 from projections.queries.clock import as_of_day
@@ -87,6 +88,21 @@ def _rates(f: dict[str, Decimal], source: str) -> dict[str, tuple[Rate, bool]]:
     }
 
 
+def funnel_entry(definition: MetricDef | None) -> str:
+    """Where a target on this metric enters the reverse funnel: `money` (divided by the
+    average deal size into wins), `wins` or `opportunities` (the count itself), or `none`
+    (a count of calls or visits is no step of the funnel: dividing it by a deal size, as
+    if it were money, gave "25,734 calls -> 4 wins"). No definition: revenue, money."""
+    if definition is None or definition.is_money:
+        return "money"
+    if definition.measure == "count" and not definition.where:
+        if definition.event == "OpportunityWon":
+            return "wins"
+        if definition.event == "OpportunityCreated":
+            return "opportunities"
+    return "none"
+
+
 def _divide(need: int | None, rate: Decimal | None) -> int | None:
     return None if need is None or not rate else ceil_int(Decimal(need) / rate)
 
@@ -98,8 +114,9 @@ def plan(
     as_of: datetime,
     tz: tzinfo,
     metric: str = "revenue",
+    definition: MetricDef | None = None,
 ) -> Plan:
-    """The reverse funnel for the scope's target on `metric` in the period."""
+    """The reverse funnel for the scope's target on `metric` (defined by `definition`)."""
     scope = as_scope(scope)
     period = as_period(period)
     end = min(period.start, as_of_day(as_of, tz) + timedelta(days=1))
@@ -127,9 +144,22 @@ def plan(
     target = targets[0].value if targets else None
     if target is None:
         notes.append(f"no {metric} target is set for {scope} in {period.text}")
+    entry = funnel_entry(definition)
     deal = chosen["avg_deal_size"].value
-    wins = None if target is None or not deal else ceil_int(target / deal)
-    opps = _divide(wins, chosen["win_rate"].value)
+    wins = opps = None
+    if target is not None and entry == "money":
+        wins = None if not deal else ceil_int(target / deal)
+    elif target is not None and entry == "wins":
+        wins = ceil_int(target)
+    if entry == "opportunities" and target is not None:
+        opps = ceil_int(target)
+    else:
+        opps = _divide(wins, chosen["win_rate"].value)
+    if target is not None and entry == "none":
+        notes.append(
+            f"{metric} is not a step of the sales funnel: a plan starts from a money target "
+            "(e.g. revenue), wins or new opportunities"
+        )
     return Plan(
         scope=str(scope),
         period=period.text,

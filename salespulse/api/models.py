@@ -119,6 +119,8 @@ class ContestEntryOut(Out):
     per_capita: Amount | None
     leader: str | None
     leader_value: Amount | None
+    # Member-days / elapsed days: the headcount per_capita divides by (pro-rated by days).
+    average_headcount: Amount | None = None
 
 
 class ContestOut(Out):

@@ -60,7 +60,9 @@ def get_plan(
         pe = period_param(period, now, ctx.settings.zone)
         m = metric_param(metric, view.kpis)
         check_detail(who, sc, view, pe.start, pe.end)
-        return PlanOut.model_validate(plan(view.model, sc, pe, now, ctx.settings.zone, m))
+        definition = view.kpis.metrics.get(m)
+        found = plan(view.model, sc, pe, now, ctx.settings.zone, m, definition)
+        return PlanOut.model_validate(found)
 
 
 @router.get(

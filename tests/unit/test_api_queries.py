@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.support.api import World, make_world
+from tests.support.builders import Events
 
 DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -130,3 +131,10 @@ def test_bad_parameters_get_a_4xx_naming_the_parameter(
     assert response.status_code == status, response.text
     detail = response.json()["detail"]
     assert detail["parameter"] == parameter and words in detail["error"]
+
+
+def test_the_plan_of_a_calls_target_asks_for_no_wins() -> None:
+    target = Events(first_id=90_000).target("company", "calls", "2026-11", 25734)
+    world = make_world(extra=[target])
+    body = world.get("/api/plan?scope=company&period=2026-11&metric=calls").json()
+    assert body["target"] == "25734" and body["required_wins"] is None

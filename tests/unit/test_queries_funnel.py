@@ -142,3 +142,22 @@ def test_unit_funnels_follow_the_owner_membership_on_the_event_day() -> None:
     assert (t1.stats.new_opportunities, t1.stats.won, t1.stats.open_count) == (1, 1, 0)
     assert (t2.stats.new_opportunities, t2.stats.won, t2.stats.open_count) == (1, 0, 1)
     assert t1.peers == ("unit:t2",)
+
+
+def test_velocity_comes_from_the_exact_win_rate_not_a_rounded_one() -> None:
+    # 1 won of 3 closed (1/3), for 3600 after 30 days; 10 open deals:
+    # 10 x 1/3 x 3600 / 30 x 30 = 12,000 exactly (0.3333 gave 11,998.80).
+    e = Events()
+    events = [
+        e.created("r1", "2026-10-02", "w1", 3600),
+        e.won("r1", "2026-11-01", "w1", 3600),
+        e.created("r1", "2026-10-05", "l1", 10),
+        e.lost("r1", "2026-11-03", "l1"),
+        e.created("r1", "2026-10-05", "l2", 10),
+        e.lost("r1", "2026-11-04", "l2"),
+        *(e.created("r1", "2026-11-20", f"o{i}", 100) for i in range(10)),
+    ]
+    rm = build_oracle([*team(e), *events], CTX)
+    stats = funnel(rm, KPIS, "rep:r1", "2026-11", END_OF_NOVEMBER, UTC).stats
+    assert stats.win_rate == Decimal("0.3333") and stats.avg_cycle_days == 30
+    assert stats.velocity_per_month == Decimal("12000.00")

@@ -66,3 +66,27 @@ def test_contest_per_unit_total_headcount_per_capita_and_leader() -> None:
         ("t1", 1300, 4, 325, "r2"),
         ("t2", 400, 2, 200, "r5"),
     ]
+
+
+def test_contest_per_capita_counts_a_rep_who_left_for_the_days_they_were_there() -> None:
+    # t1: 2 reps all November, 600 each. t2: 3 reps, 500 each, but r5 left after the 15th.
+    # Before the fix t2 was 1500 / 2 = 750 per head and won; on one basis (member-days),
+    # t2 has 2.5 average heads: 600 per head, a tie with t1, not a win.
+    e = Events()
+    events = [
+        e.unit("c", "company", None),
+        e.unit("t1", "team", "c"),
+        e.unit("t2", "team", "c"),
+        e.join("r1", "t1"),
+        e.join("r2", "t1"),
+        *(e.join(r, "t2") for r in ("r3", "r4", "r5")),
+        *(e.order(r, "2026-11-03T10:00", 600) for r in ("r1", "r2")),
+        *(e.order(r, "2026-11-03T10:00", 500) for r in ("r3", "r4", "r5")),
+        e.leave("r5", "2026-11-15T18:00"),
+    ]
+    rm = build_oracle(events, FoldContext(KPIS))
+    result = contest(rm, "revenue", "2026-11", ["t1", "t2"], AS_OF, UTC)
+    by_unit = {c.unit_id: c for c in result.entries}
+    assert (by_unit["t2"].total, by_unit["t2"].headcount) == (1500, 2)
+    assert by_unit["t2"].average_headcount == Decimal("2.5")
+    assert by_unit["t2"].per_capita == by_unit["t1"].per_capita == 600

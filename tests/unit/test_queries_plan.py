@@ -72,3 +72,32 @@ def test_the_team_uses_its_own_rates_and_a_missing_target_is_said() -> None:
     assert result.fallback is False
     assert result.target is None and result.required_wins is None
     assert result.notes == ("no revenue target is set for unit:t1 in 2027-Q1",)
+
+
+def test_a_count_metric_target_is_not_divided_by_the_deal_size() -> None:
+    # before the fix: 25,734 calls were divided by the average deal size ("-> 4 wins")
+    e = Events(first_id=5000)
+    rm = build_oracle(
+        [*history(), e.target("rep:r1", "calls", "2027-Q1", 25734)], FoldContext(KPIS)
+    )
+    result = plan(rm, "rep:r1", "2027-Q1", AS_OF, UTC, "calls", KPIS.metrics["calls"])
+    assert result.target == 25734
+    assert (result.required_wins, result.required_opportunities) == (None, None)
+    assert any("not a step of the sales funnel" in n for n in result.notes)
+
+
+def test_a_wins_target_is_the_required_wins_and_an_opportunities_target_the_opportunities() -> None:
+    e = Events(first_id=5000)
+    events = [
+        *history(),
+        e.target("rep:r1", "wins", "2027-Q1", 7),
+        e.target("rep:r1", "new_opportunities", "2027-Q1", 20),
+    ]
+    rm = build_oracle(events, FoldContext(KPIS))
+    wins = plan(rm, "rep:r1", "2027-Q1", AS_OF, UTC, "wins", KPIS.metrics["wins"])
+    assert (wins.required_wins, wins.required_opportunities) == (7, 10)  # 7 / 0.7143 -> 10
+    opps = plan(
+        rm, "rep:r1", "2027-Q1", AS_OF, UTC, "new_opportunities", KPIS.metrics["new_opportunities"]
+    )
+    assert (opps.required_wins, opps.required_opportunities) == (None, 20)
+    assert opps.required_visits == 100  # 20 / 0.2
