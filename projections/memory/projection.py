@@ -10,7 +10,14 @@ from typing import Any
 from uuid import UUID
 
 from projections.model.aggregate import Aggregate
-from projections.model.batch import AppliedResult, Record, plan_batch, result_of
+from projections.model.batch import (
+    AppliedResult,
+    Conflict,
+    Record,
+    plan_batch,
+    result_of,
+    settle_copies,
+)
 from projections.model.context import FoldContext
 from projections.model.deltas import Delta
 from projections.model.fold import fold
@@ -30,6 +37,7 @@ from projections.model.readmodel import (
 )
 from projections.model.state import opportunity_of
 from schemas.events import AnyEvent
+from schemas.fingerprint import fingerprint
 
 
 def _in_spans(spans: Mapping[str, list[RepSpan]], rep_id: str, day: date) -> bool:
@@ -51,14 +59,22 @@ class InMemoryProjection:
         self.state = Aggregate()
         self.offsets: dict[int, int] = {}
         self.applied_ids: set[UUID] = set()
+        self.fingerprints: dict[UUID, bytes] = {}  # the applied copy's, by event_id
+        self.conflicts: list[Conflict] = []  # copies refused for differing content
 
     # -- writing -------------------------------------------------------------------------
     def apply_event(self, event: AnyEvent) -> bool:
-        """Fold and apply one event unless its event_id was applied before."""
+        """Fold and apply one event unless its event_id was applied before (a copy with other
+        content is recorded as a conflict: the first copy is the event)."""
+        print_ = fingerprint(event)
         if event.event_id in self.applied_ids:
+            kept = self.fingerprints.get(event.event_id)
+            if kept != print_:
+                self.conflicts.append(Conflict(event.event_id, print_, kept, -1, -1))
             return False
         deltas = fold(event, self.ctx)
         self.applied_ids.add(event.event_id)
+        self.fingerprints[event.event_id] = print_
         self.apply(deltas)
         return True
 
@@ -69,13 +85,22 @@ class InMemoryProjection:
         """Same contract as PostgresProjectionStore.apply_batch (offsets, event_id dedupe)."""
         plan = plan_batch(records, self.offsets, self.ctx)
         new_ids = [i for i in plan.folded if i not in self.applied_ids]
+        settle_copies(
+            plan, {i: self.fingerprints.get(i) for i in plan.folded if i in self.applied_ids}
+        )
+        self.conflicts += plan.conflicts
         batch = Aggregate()
         for event_id in new_ids:
             self.applied_ids.add(event_id)
+            self.fingerprints[event_id] = plan.copies[event_id][2]
             self.apply(plan.folded[event_id])
             batch.add_all(plan.folded[event_id])
         self.offsets.update(plan.offsets)
         return result_of(plan, new_ids, batch)
+
+    def applied_fingerprints(self, event_ids: Sequence[UUID]) -> dict[UUID, bytes | None]:
+        """The applied copy's fingerprint of each of the ids that were applied."""
+        return {i: self.fingerprints.get(i) for i in event_ids if i in self.applied_ids}
 
     def snapshot(self) -> tuple[Any, ...]:
         """Every keyed row; equal snapshots mean equal projections (dict order is ignored)."""

@@ -11,6 +11,7 @@ from projections.model.context import FoldContext
 from projections.model.deltas import CheerDelta, DealWonCandidate, Delta
 from projections.model.fold import fold
 from schemas.events import AnyEvent
+from schemas.fingerprint import fingerprint
 
 # (Kafka partition, offset, decoded event): what the worker hands to apply_batch. The event
 # is None for a record the worker sent to the dead-letter topic: only its offset counts.
@@ -41,6 +42,28 @@ class AppliedResult:
     metrics: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """A copy of an applied event_id with other content: not counted, recorded, dead-lettered.
+
+    The rule (one event_id, one content): the first copy applied is the event; a later copy
+    that differs is refused whatever it says. Copies of one aggregate share a partition, so
+    "first" is log order for live, replay and the oracle alike."""
+
+    event_id: UUID
+    fingerprint: bytes
+    kept: bytes | None
+    partition: int
+    offset: int
+
+    def failure(self) -> FailedRecord:
+        reason = (
+            f"conflicting copy: event_id {self.event_id} was applied before with other "
+            "content; this copy is not counted"
+        )
+        return FailedRecord(self.partition, self.offset, self.event_id, reason)
+
+
 @dataclass
 class BatchPlan:
     """Records past their offsets, folded, first occurrence of each event_id only."""
@@ -50,6 +73,11 @@ class BatchPlan:
     duplicates: int
     failed: list[FailedRecord]
     offsets: dict[int, int]  # the new max offset per partition seen in the batch
+    # The first copy of each folded event_id, and the later ones: (partition, offset,
+    # fingerprint); settle_copies tells which of them are conflicts.
+    copies: dict[UUID, tuple[int, int, bytes]] = field(default_factory=dict)
+    repeats: dict[UUID, list[tuple[int, int, bytes]]] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
 
 
 def plan_batch(
@@ -65,17 +93,40 @@ def plan_batch(
             continue
         if event is None:
             continue
-        if event.event_id in plan.folded:
+        print_ = fingerprint(event)
+        if event.event_id in plan.copies:
             plan.duplicates += 1
+            plan.repeats.setdefault(event.event_id, []).append((partition, offset, print_))
             continue
         try:
             plan.folded[event.event_id] = fold(event, ctx)
+            plan.copies[event.event_id] = (partition, offset, print_)
         except ValueError as exc:  # a bad event must not block its partition
             plan.failed.append(FailedRecord(partition, offset, event.event_id, str(exc)))
     for partition, recorded_offset in recorded.items():
         if partition in plan.offsets:
             plan.offsets[partition] = max(plan.offsets[partition], recorded_offset)
     return plan
+
+
+def settle_copies(plan: BatchPlan, applied: Mapping[UUID, bytes | None]) -> None:
+    """Record as conflicts the copies whose content differs from the event's: the copy
+    applied before (`applied`: id -> its fingerprint) or, for a new id, the batch's first
+    copy. An unknown fingerprint (None: applied before they were kept) conflicts with nothing.
+    """
+    for event_id, first in plan.copies.items():
+        if event_id in applied:
+            reference, candidates = applied[event_id], [first, *plan.repeats.get(event_id, ())]
+        else:
+            reference, candidates = first[2], plan.repeats.get(event_id, [])
+        if reference is None:
+            continue
+        for partition, offset, print_ in candidates:
+            if print_ != reference:
+                conflict = Conflict(event_id, print_, reference, partition, offset)
+                plan.conflicts.append(conflict)
+                plan.failed.append(conflict.failure())
+    plan.failed.sort(key=lambda f: (f.partition, f.offset))
 
 
 def result_of(plan: BatchPlan, new_ids: Sequence[UUID], batch: Aggregate) -> AppliedResult:

@@ -186,6 +186,11 @@ class ReadModel(Protocol):
         """The first lock of each (scope, period), sorted by (scope, period)."""
         ...
 
+    def applied_fingerprints(self, event_ids: Sequence[UUID]) -> dict[UUID, bytes | None]:
+        """Of these ids, the applied ones with their copy's content fingerprint (None when
+        applied before fingerprints were kept)."""
+        ...
+
     def opportunities(self, rep_ids: Sequence[str] | None = None) -> list[Opportunity]:
         """Deals owned by the reps (all if None), sorted by opportunity_id."""
         ...

@@ -52,6 +52,11 @@ class PostgresReadModel:
         self._units: Mapping[str, Unit] | None = None
         self._reps: Mapping[str, Rep] | None = None
 
+    def applied_fingerprints(self, event_ids: Sequence[UUID]) -> dict[UUID, bytes | None]:
+        """The applied copy's fingerprint of each of the ids that were applied."""
+        rows = self.conn.execute(self.stmt(q.SELECT_FINGERPRINTS), (list(event_ids),))
+        return {r[0]: None if r[1] is None else bytes(r[1]) for r in rows.fetchall()}
+
     def stmt(self, template: str) -> sql.Composed:
         """A statement with the schema filled in (cached: composing is not free)."""
         composed = self._sql.get(template)

@@ -15,11 +15,25 @@ SET "offset" = GREATEST(a."offset", EXCLUDED."offset"), updated_at = now()
 """
 # Inserts the batch's event ids and returns those that were there already (applied before).
 CLAIM_EVENTS = """
-WITH batch AS (SELECT unnest(%b::uuid[]) AS event_id),
+WITH batch AS (SELECT * FROM unnest(%b::uuid[], %b::bytea[]) AS b (event_id, fingerprint)),
 claimed AS (
-    INSERT INTO {s}.applied_events (event_id) SELECT event_id FROM batch
-    ON CONFLICT DO NOTHING RETURNING event_id)
-SELECT event_id FROM batch EXCEPT ALL SELECT event_id FROM claimed
+    INSERT INTO {s}.applied_events (event_id, fingerprint) SELECT event_id, fingerprint FROM batch
+    ON CONFLICT DO NOTHING RETURNING event_id),
+before AS (SELECT event_id FROM batch EXCEPT SELECT event_id FROM claimed)
+SELECT before.event_id, a.fingerprint FROM before
+LEFT JOIN {s}.applied_events AS a USING (event_id)
+"""
+# The ids applied before this batch, with the fingerprint of the copy that was applied. The
+# ids come from the INSERT (which waits for a concurrent claimer's commit); the fingerprint
+# comes from the statement's snapshot, so it is NULL for a row a concurrent transaction
+# (a rebalance zombie) just committed: then no conflict can be told, and none is recorded.
+INSERT_CONFLICTS = """
+INSERT INTO {s}.event_conflicts (event_id, fingerprint, kept, "partition", "offset")
+SELECT * FROM unnest(%b::uuid[], %b::bytea[], %b::bytea[], %b::int[], %b::bigint[])
+ON CONFLICT DO NOTHING
+"""
+SELECT_FINGERPRINTS = """
+SELECT event_id, fingerprint FROM {s}.applied_events WHERE event_id = ANY(%s::uuid[])
 """
 NOTIFY = "SELECT pg_notify(%s, %s)"
 

@@ -13,7 +13,13 @@ import psycopg
 
 from infra.collector import collector_paused
 from projections.model.aggregate import Aggregate
-from projections.model.batch import AppliedResult, Record, plan_batch, result_of
+from projections.model.batch import (
+    AppliedResult,
+    Record,
+    plan_batch,
+    result_of,
+    settle_copies,
+)
 from projections.model.context import FoldContext
 from projections.postgres import statements as q
 from projections.postgres.isolation import is_record_fault, merged, poisoned
@@ -185,10 +191,19 @@ class PostgresProjectionStore(PostgresReadModel):
                 # before (usually none), so the deltas merged below are exactly the new ones.
                 # Sorted, like every other write: concurrent writers take locks in one order.
                 claimed = sorted(new_ids, key=_uuid_order)
-                seen = cur.execute(self.stmt(q.CLAIM_EVENTS), (claimed,)).fetchall()
+                prints = [plan.copies[i][2] for i in claimed]
+                seen = cur.execute(self.stmt(q.CLAIM_EVENTS), (claimed, prints)).fetchall()
                 if seen:
                     before = {r[0] for r in seen}
                     new_ids = [i for i in new_ids if i not in before]
+                applied = {i: None if kept is None else bytes(kept) for i, kept in seen}
+                settle_copies(plan, applied)
+            if plan.conflicts:
+                rows = [
+                    (c.event_id, c.fingerprint, c.kept, c.partition, c.offset)
+                    for c in plan.conflicts
+                ]
+                cur.execute(self.stmt(q.INSERT_CONFLICTS), _columns(rows, 5))
             with conn.pipeline():
                 aggregate = Aggregate()
                 for event_id in new_ids:

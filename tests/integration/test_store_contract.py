@@ -187,3 +187,25 @@ def test_a_batch_notifies_listeners_after_commit(
         (note,) = list(listener.notifies(timeout=5, stop_after=1))
     assert note.channel == store.channel
     assert '"applied":1' in note.payload and '"deal_wins":1' in note.payload
+
+
+def test_a_copy_with_other_content_is_refused_recorded_and_the_first_copy_counts(
+    projection: Any,
+) -> None:
+    # given a visit applied for r1, then the same event_id resubmitted for r2 (another batch)
+    # and, in one batch, a third copy for r3 after an identical repeat
+    e = Events()
+    first = e.visit("r1", "2026-11-03")
+    other = first.model_copy(update={"rep_id": "r2"})
+    third = first.model_copy(update={"rep_id": "r3"})
+    projection.apply_batch([(0, 0, first)])
+    again = projection.apply_batch([(1, 0, other), (1, 1, first), (1, 2, third)])
+    # then both differing copies are refused as conflicts (dead-lettered by the worker), the
+    # identical one is a plain duplicate, and only the first copy counts
+    assert [(f.partition, f.offset) for f in again.failed] == [(1, 0), (1, 2)]
+    assert all("conflicting copy" in f.error for f in again.failed)
+    assert again.applied == 0
+    span = [RepSpan(r, date(2026, 11, 1), date(2026, 12, 1)) for r in ("r1", "r2", "r3")]
+    totals = projection.metric_totals(["visits"], span)
+    assert {rep: t.value for (_, rep), t in totals.items()} == {"r1": 1}
+    assert projection.applied_fingerprints([first.event_id]).keys() == {first.event_id}

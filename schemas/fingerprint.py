@@ -1,0 +1,24 @@
+"""An event's content fingerprint: one event_id, one content (what a resubmission must repeat).
+
+The identity stamps a producer adds (`recorded_at`, `source`) are not content: a client that
+resubmits the same event through another edge, or later, sends the same fingerprint.
+"""
+
+from __future__ import annotations
+
+from hashlib import blake2b
+from typing import Any
+
+FINGERPRINT_BYTES = 16
+
+
+def fingerprint(event: Any) -> bytes:
+    """16 bytes over type, occurred_at, rep_id and every data field (repr is stable for the
+    str, Decimal, date, bool and int values events hold; field order is the model's)."""
+    content = (
+        event.type,
+        event.occurred_at.isoformat(),
+        event.rep_id,
+        tuple(event.data.__dict__.items()),
+    )
+    return blake2b(repr(content).encode(), digest_size=FINGERPRINT_BYTES).digest()
