@@ -22,6 +22,7 @@ from salespulse.api.readside import (
     ReadModelFactory,
     ReadView,
 )
+from salespulse.api.resubmissions import Resubmissions
 from salespulse.api.sse import ChangeHub
 from schemas.periods import Scope
 
@@ -43,6 +44,7 @@ class ApiContext:
     min_refresh_s: float = 1.0
     # The dependencies' last known state, e.g. {"postgres": "up", "kafka": "down"}.
     health: Callable[[], dict[str, str]] | None = None
+    resubmissions: Resubmissions = field(default_factory=Resubmissions, repr=False)
     _publisher: Publisher | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -17,6 +17,7 @@ from salespulse.api.deps import ApiContext, Ctx, Ingester
 from salespulse.api.errors import ApiError
 from salespulse.api.locks import HTTP_OVERRIDE_HINT, lock_book, lock_out
 from salespulse.api.models import ErrorOut, IngestOut, RejectedOut
+from salespulse.api.resubmissions import refuse
 
 router = APIRouter(tags=["ingest"])
 
@@ -42,7 +43,11 @@ _BODY = {
     openapi_extra={"requestBody": _BODY},
     responses={
         400: {"model": ErrorOut},
-        409: {"model": ErrorOut, "description": "nothing accepted: target locks"},
+        409: {
+            "model": ErrorOut,
+            "description": "nothing accepted: target locks, or an event_id accepted before "
+            "with other content",
+        },
         413: {"model": ErrorOut},
         503: {"model": ErrorOut},
     },
@@ -85,6 +90,22 @@ def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: b
     )
     result = Admission(ctx.settings, guard).objects(items)
     accepted, rejected = result.accepted, result.rejected
+    conflicts = ctx.resubmissions.conflicts(accepted, ctx.read_side)
+    if conflicts:
+        # The accepted events' positions in the input: those not rejected, in order.
+        refused = {r.index for r in rejected}
+        positions = [i for i in range(len(items)) if i not in refused]
+        indexes = {id(e): positions[n] for n, e in enumerate(result.accepted)}
+        rejected = sorted(
+            [*rejected, *(refuse(indexes[id(e)], e, conflicts[e.event_id])
+                          for e in accepted if e.event_id in conflicts)],
+            key=lambda r: r.index,
+        )  # fmt: skip
+        accepted = [e for e in accepted if e.event_id not in conflicts]
+        if not accepted:
+            ctx.metrics.ingested(0, len(rejected))
+            reason = next(iter(conflicts.values()))
+            raise ApiError(409, "event_id", reason, rejected=[r.to_json() for r in rejected])
     # Refused by a lock: which, and the message.
     locked: list[tuple[TargetLock, str]] = [
         (r.refusal.lock, r.refusal.reason) for r in rejected if getattr(r.refusal, "lock", None)
@@ -107,6 +128,7 @@ def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: b
             for event in accepted:
                 publisher.publish(event)
             publisher.flush()
+            ctx.resubmissions.remember(accepted)
         except PublishError as exc:
             # Some events may be in the log already; resubmitting is safe (event_id dedupe).
             raise ApiError(

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import httpx
@@ -21,6 +22,7 @@ import pytest
 from producers.simulator import SimConfig
 from producers.simulator.history import iter_events
 from projections.memory.oracle import build_oracle
+from salespulse.cli import main
 from salespulse.runtime import fold_context
 from schemas.events import AnyEvent, parse_event
 from tests.integration.conftest import Deployment
@@ -197,3 +199,38 @@ def test_the_api_answers_503_at_once_while_postgres_is_down_and_heals_after(
         assert _poll(lambda: client.get("/health").json()["status"] == "ok", 10)
     finally:
         api.stop()
+
+
+def test_a_resubmission_with_other_content_is_refused_at_the_edge_and_by_the_fold(
+    new_deployment: Callable[..., Deployment],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events = _history()[:4000]  # the org and two days of it are enough here
+    deployment = new_deployment(partitions=3)
+    start_workers(deployment, 1)
+    LoadPublisher(deployment.settings, events).start().join()
+    deployment.wait_idle(timeout=120)
+    order = next(e for e in events if e.type == "OrderSigned")
+    moved = order.model_copy(update={"rep_id": "someone-else"})  # 999,999 to another rep
+    # when `produce` is given the same event_id with other content, it reports the line
+    path = tmp_path / "again.jsonl"
+    path.write_text(moved.model_dump_json(exclude_none=True) + "\n")
+    for name, value in deployment.env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["produce", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"line 1: event_id: event_id {order.event_id} was accepted before")
+    # and when a racing producer gets such a copy into the log anyway (past every edge),
+    # the fold does not count it: it is dead-lettered and recorded as a conflict
+    with deployment.publisher() as publisher:
+        publisher.publish(moved)
+    deployment.wait_idle(timeout=60)
+    letters = read_topic(deployment.settings, deployment.settings.dlq_topic)
+    reasons = [dict(x.headers)["dlq.reason"].decode() for x in letters]  # type: ignore[attr-defined]
+    assert len(reasons) == 1 and "conflicting copy" in reasons[0]
+    assert_store_is_the_oracle(deployment, events)
+    with deployment.store() as store:
+        rows = store.conn.execute(f"SELECT event_id FROM {store.schema}.event_conflicts").fetchall()
+    assert rows == [(order.event_id,)]

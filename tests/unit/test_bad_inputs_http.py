@@ -103,3 +103,28 @@ def test_open_mode_refuses_a_foreign_host_and_a_cross_origin_write() -> None:
         headers={"Content-Type": "application/json", "Origin": "http://127.0.0.1:8000"},
     )  # fmt: skip
     assert own.status_code == 202
+
+
+def test_a_resubmission_with_other_content_is_a_409_naming_the_event_id() -> None:
+    world = make_world()
+    original = visit(GOOD_ID)
+    assert world.post("/api/events", json=original).status_code == 202
+    # the same event resubmitted unchanged: harmless, accepted again
+    assert world.post("/api/events", json=original).status_code == 202
+    # before the fix: 202 again, and which copy counted depended on processing order
+    changed = visit(GOOD_ID, rep_id="r2")
+    response = world.post("/api/events", json=changed)
+    assert response.status_code == 409, response.text
+    assert GOOD_ID in response.json()["detail"]["error"]
+    # in a batch with a good event: 202, the copy listed as rejected by its index
+    fresh = visit(GOOD_ID[:-2] + "77")
+    batch = world.post("/api/events", json=[changed, fresh]).json()
+    assert batch["accepted"] == [fresh["event_id"]]
+    assert [(r["index"], r["errors"][0]["field"]) for r in batch["rejected"]] == [(0, "event_id")]
+
+
+def test_a_copy_of_an_event_the_projections_applied_is_checked_against_them() -> None:
+    world = make_world()
+    applied = next(e for e in world.events if e.type == "VisitCompleted")
+    body = applied.model_dump(mode="json", exclude_none=True) | {"rep_id": "someone-else"}
+    assert world.post("/api/events", json=body).status_code == 409
