@@ -21,6 +21,7 @@ from projections.model.batch import (
 from projections.model.context import FoldContext
 from projections.model.deltas import Delta
 from projections.model.fold import fold
+from projections.model.lockrule import current_targets
 from projections.model.readmodel import (
     ActivityTotal,
     DealWin,
@@ -175,9 +176,10 @@ class InMemoryProjection:
     def targets(
         self, scope: str | None = None, period: str | None = None, metric: str | None = None
     ) -> list[Target]:
+        current = current_targets(self.state.target_history.values(), self.state.locks)
         return [
             Target(*t)
-            for key, t in sorted(self.state.targets.items())
+            for t in current
             if (scope is None or t.scope == scope)
             and (period is None or t.period == period)
             and (metric is None or t.metric == metric)

@@ -181,12 +181,19 @@ FROM {{s}}.activity_daily a JOIN {SPANS}
   ON a.rep_id = iv.rep_id AND a.day >= iv.d0 AND a.day < iv.d1
 GROUP BY a.rep_id, a.kind, a.subkind ORDER BY a.rep_id, a.kind, a.subkind
 """
+# The current target: the latest TargetSet by (at, event_id) that its (scope, period)'s lock
+# does not refuse (projections.model.lockrule): derived from the history and the locks, so
+# the answer does not depend on which of the two the worker applied first.
 SELECT_TARGETS = f"""
-SELECT {_TARGET_COLUMNS} FROM {{s}}.targets
-WHERE (%(scope)s::text IS NULL OR scope = %(scope)s)
-  AND (%(period)s::text IS NULL OR period = %(period)s)
-  AND (%(metric)s::text IS NULL OR metric = %(metric)s)
-ORDER BY scope, metric, period
+SELECT DISTINCT ON (h.scope, h.metric, h.period)
+    h.{_TARGET_COLUMNS.replace(", ", ", h.")}
+FROM {{s}}.target_history AS h
+LEFT JOIN {{s}}.target_locks AS l ON l.scope = h.scope AND l.period = h.period
+WHERE (%(scope)s::text IS NULL OR h.scope = %(scope)s)
+  AND (%(period)s::text IS NULL OR h.period = %(period)s)
+  AND (%(metric)s::text IS NULL OR h.metric = %(metric)s)
+  AND (h.override OR l.scope IS NULL OR (h.at, h.event_id) < (l.at, l.event_id))
+ORDER BY h.scope, h.metric, h.period, h.at DESC, h.event_id DESC
 """
 SELECT_TARGET_HISTORY = f"""
 SELECT {_TARGET_COLUMNS} FROM {{s}}.target_history

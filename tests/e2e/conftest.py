@@ -74,11 +74,15 @@ def publish(deployment: Deployment, events: list[AnyEvent]) -> None:
         publisher.flush()
 
 
-def wait_for_version(api: ApiProcess, timeout: float = 60.0) -> None:
-    """Until the API serves the active projection version (the worker creates it)."""
+def wait_for_version(
+    api: ApiProcess, timeout: float = 60.0, headers: dict[str, str] | None = None
+) -> None:
+    """Until the API serves the active projection version (the worker creates it); with
+    tokens required and none given, until it asks for one (the caller then waits with one)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if httpx.get(f"{api.url}/api/org", timeout=5).status_code == 200:
+        status = httpx.get(f"{api.url}/api/org", timeout=5, headers=headers).status_code
+        if status == 200 or (headers is None and status == 401):
             return
         time.sleep(0.2)
     raise AssertionError(f"no active projection version after {timeout}s:\n{api.output()}")

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,7 +36,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.e2e.conftest import Floor
+from tests.e2e.conftest import Floor, wait_for_version
+from tests.integration.conftest import Deployment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -50,6 +53,10 @@ CHECKS = [
 Strategies = dict[str, st.SearchStrategy[Any]]
 
 
+ADMIN_TOKEN = "fuzz-admin-token"
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 @dataclass(frozen=True)
 class Target:
     """The API under test and the names its data knows."""
@@ -61,15 +68,27 @@ class Target:
 
 
 @pytest.fixture
+def deployment(new_deployment: Callable[..., Deployment], tmp_path: Path) -> Deployment:
+    """The floor's deployment, with an auth file: every request carries an admin token."""
+    made = new_deployment()
+    auth = tmp_path / "auth.toml"
+    auth.write_text(f'[[tokens]]\ntoken = "{ADMIN_TOKEN}"\nrole = "admin"\nname = "fuzz"\n')
+    made.env["SALESPULSE_AUTH_FILE"] = str(auth)
+    return made
+
+
+@pytest.fixture
 def target(floor: Floor) -> Target:
     """The schema the running API publishes, pointed at that API, and realistic values."""
+    wait_for_version(floor.api, headers=AUTH)
     loaded = schemathesis.openapi.from_url(f"{floor.url}/openapi.json")
-    loaded.config.update(request_timeout=10)
+    loaded.config.update(request_timeout=10, headers=AUTH)
     # GET /api/stream never ends: a valid one is judged on its first two frames (the
     # leaderboard and the cheer counts, sent at once).
     loaded.config.max_stream_events = 2
-    org = httpx.get(f"{floor.url}/api/org").json()
-    recent = httpx.get(f"{floor.url}/api/broadcasts?limit=50").json()["broadcasts"]
+    org = httpx.get(f"{floor.url}/api/org", headers=AUTH).json()
+    recent = httpx.get(f"{floor.url}/api/broadcasts?limit=50", headers=AUTH).json()
+    recent = recent["broadcasts"]
     reps, units = floor.rep_ids(), [u["unit_id"] for u in org["units"]]
     scope = st.sampled_from(["company", *(f"unit:{u}" for u in units), *(f"rep:{r}" for r in reps)])
     metric = st.sampled_from(org["metrics"])
@@ -132,7 +151,7 @@ def fuzz(target: Target, operation: APIOperation, mode: GenerationMode | None) -
     @settings_
     @given(case=cases)
     def run(case: Case) -> None:
-        case.call_and_validate(checks=CHECKS)
+        case.call_and_validate(checks=CHECKS, headers=AUTH)
 
     run()
 
@@ -157,7 +176,7 @@ def _realistic(target: Target, operation: APIOperation) -> st.SearchStrategy[Cas
 
 
 def test_no_operation_answers_5xx_or_off_its_schema(target: Target) -> None:
-    # given the API of a running sales floor, in open local mode (every caller an admin)
+    # given the API of a running sales floor, every request with an admin token
     results = list(target.schema.get_all_operations())
     operations = [r.ok() for r in results if isinstance(r, Ok)]
     # (every operation in the published document loads)

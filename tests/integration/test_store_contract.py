@@ -209,3 +209,26 @@ def test_a_copy_with_other_content_is_refused_recorded_and_the_first_copy_counts
     totals = projection.metric_totals(["visits"], span)
     assert {rep: t.value for (_, rep), t in totals.items()} == {"r1": 1}
     assert projection.applied_fingerprints([first.event_id]).keys() == {first.event_id}
+
+
+@pytest.mark.parametrize("lock_first", [True, False])
+def test_a_target_set_after_its_lock_does_not_count_whichever_is_applied_first(
+    projection: Any, lock_first: bool
+) -> None:
+    # given a target, then a lock, then 14 ms later a new TargetSet for the locked target
+    # that got past the edge (its guard read projections that lagged), and an override
+    e = Events()
+    at = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    before = e.target("unit:t1", "revenue", "2026-11", 100, at=at)
+    lock = e.lock("unit:t1", "2026-11", at=at.replace(hour=10))
+    late = e.target("unit:t1", "revenue", "2026-11", 999, at=at.replace(hour=10, microsecond=14000))
+    other = e.target("unit:t1", "calls", "2026-11", 50, at=at.replace(hour=11))
+    records: list[Record] = [(0, 0, before), (0, 1, late), (0, 2, other)]
+    batches = [[(1, 0, lock)], records] if lock_first else [records, [(1, 0, lock)]]
+    for batch in batches:
+        projection.apply_batch(batch)
+    # then the lock refuses the late TargetSets in either order: the current value stays 100
+    current = {t.metric: t.value for t in projection.targets(scope="unit:t1", period="2026-11")}
+    assert current == {"revenue": 100}
+    # (the history still shows every TargetSet, refused or not)
+    assert len(projection.target_history("unit:t1", "revenue", "2026-11")) == 2
