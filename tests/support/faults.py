@@ -92,7 +92,7 @@ class LoadPublisher:
                 if publisher is None:
                     publisher = EventPublisher(self.settings, source="fault-tests")
                 publisher.publish_many(self.events[i : i + self.chunk])
-                publisher.flush(timeout=20)
+                publisher.flush(timeout=5)
                 i += self.chunk
                 time.sleep(self.pause_s)
             except PublishError:
