@@ -106,7 +106,7 @@ def _run(store: PostgresProjectionStore, part: _Part, processes: int) -> Iterato
     groups = _split(part, processes)
     if len(groups) <= 1:
         for batch in read_ranges(part.bootstrap, part.topic, part.start, part.end, part.batch_size):
-            yield store.apply_batch(batch).applied, len(batch)
+            yield store.apply_healing(batch).applied, len(batch)
         return
     yield from _in_processes(groups)
 
@@ -172,7 +172,7 @@ def _replay_part(part: _Part, reports: Any, parent: int) -> None:
             for batch in read_ranges(
                 part.bootstrap, part.topic, part.start, part.end, part.batch_size
             ):
-                reports.put(("batch", store.apply_batch(batch).applied, len(batch)))
+                reports.put(("batch", store.apply_healing(batch).applied, len(batch)))
                 records += len(batch)
                 collector.after(records)
     except BaseException as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import attrgetter
@@ -255,6 +257,22 @@ class PostgresProjectionStore(PostgresReadModel):
         put(q.INSERT_STAGES, list(a.stages.values()))
         put(q.INSERT_WINS, list(a.wins.values()))
         put(q.UPSERT_CHEERS, list(a.cheers.values()))
+
+    def apply_healing(self, records: Sequence[Record], give_up_s: float = 600.0) -> AppliedResult:
+        """apply_batch through a database restart: on a connection failure, reconnect and
+        retry with backoff (idempotent: the offsets skip what did commit), for the replay,
+        which must not need a manual restart either. Gives up after `give_up_s`."""
+        delay, deadline = 0.2, time.monotonic() + give_up_s
+        while True:
+            try:
+                return self.apply_batch(records)
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                with contextlib.suppress(psycopg.Error):
+                    self.heal()
 
     # -- consistent reads ----------------------------------------------------------------------
     @contextmanager
