@@ -62,6 +62,8 @@ class Settings:
     future_horizon_hours: int = 48
     # POST /api/events refuses a larger body with 413 while reading it (10,000 events fit).
     api_max_body_bytes: int = 8 * 1024 * 1024
+    # The chat notifier's consumer group on the broadcasts topic.
+    notify_group: str = "salespulse-notifier"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +115,7 @@ class Settings:
             api_pool_timeout_s=_positive_int(
                 env, "SALESPULSE_API_POOL_TIMEOUT_S", default.api_pool_timeout_s
             ),
+            notify_group=env.get("SALESPULSE_NOTIFY_GROUP", default.notify_group),
         )
 
     @property

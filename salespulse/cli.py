@@ -23,6 +23,8 @@ COMMANDS = (
     "replay",
     "kpi_versions",
     "api",
+    "notify",
+    "import_csv",
 )
 
 

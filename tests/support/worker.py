@@ -12,17 +12,23 @@ from pathlib import Path
 
 
 class WorkerProcess:
-    """A worker subprocess with its own environment (topics, group, schema prefix)."""
+    """A worker subprocess with its own environment (topics, group, schema prefix).
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    `args` run another long-lived command the same way (e.g. `notify --channels FILE`).
+    """
+
+    def __init__(
+        self, env: Mapping[str, str], log_path: Path, args: tuple[str, ...] = ("worker",)
+    ) -> None:
         self.env = dict(env)
         self.log_path = log_path
+        self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         self.log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "salespulse.cli", "worker"],
+            [sys.executable, "-m", "salespulse.cli", *self.args],
             env={**os.environ, **self.env},
             # The faust engine writes a `<group>-data/` folder into its working directory.
             cwd=self.log_path.parent,

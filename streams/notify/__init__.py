@@ -1,0 +1,1 @@
+"""The chat notifier: announcements from `sales.broadcasts` and digests to chat channels."""
