@@ -30,7 +30,7 @@ from salespulse.api.auth import TokenBook
 from salespulse.api.deps import ApiContext
 from salespulse.api.errors import http_error, validation_error
 from salespulse.api.openapi import describe_errors
-from salespulse.api.ops import OpsSource, RequestMetrics
+from salespulse.api.ops import NotifyStatusSource, OpsSource, RequestMetrics
 from salespulse.api.readside import (
     BroadcastSource,
     PublisherFactory,
@@ -55,6 +55,7 @@ def create_app(
     broadcasts: BroadcastSource,
     tokens: TokenBook | None = None,
     ops: OpsSource | None = None,
+    notify_status: NotifyStatusSource | None = None,
     hub: ChangeHub | None = None,
     clock: Callable[[], datetime] = utc_now,
     background: Sequence[BackgroundTask] = (),
@@ -71,6 +72,7 @@ def create_app(
         broadcasts=broadcasts,
         tokens=tokens,
         ops=ops,
+        notify_status=notify_status,
         hub=hub or ChangeHub(),
         metrics=RequestMetrics(),
         clock=clock,

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from infra.settings import Settings
 from salespulse.api.auth import INGESTERS, OPEN_MODE, READERS, Principal, TokenBook, detail_allowed
 from salespulse.api.errors import ApiError
-from salespulse.api.ops import OpsSource, RequestMetrics
+from salespulse.api.ops import NotifyStatusSource, OpsSource, RequestMetrics
 from salespulse.api.readside import (
     BroadcastSource,
     Publisher,
@@ -40,6 +40,7 @@ class ApiContext:
     hub: ChangeHub
     metrics: RequestMetrics
     clock: Callable[[], datetime]
+    notify_status: NotifyStatusSource | None = None
     keepalive_s: float = 15.0
     min_refresh_s: float = 1.0
     # The dependencies' last known state, e.g. {"postgres": "up", "kafka": "down"}.

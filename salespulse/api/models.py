@@ -247,3 +247,20 @@ class HealthOut(Out):
     mode: Literal["open", "tokens"]
     # Each dependency's last probe (every second): up, down, or unknown before the first.
     dependencies: dict[str, Literal["up", "down", "unknown"]] = {}
+
+
+class ChannelStatusOut(Out):
+    """One chat channel's deliveries (announcement and digest keys) and failures."""
+
+    channel: str
+    sent: int
+    failed: int
+    messages: int
+    attempts: int
+    last_sent_at: datetime | None
+    last_failed_at: datetime | None
+    last_error: str | None
+
+
+class NotifyStatusOut(Out):
+    channels: list[ChannelStatusOut]

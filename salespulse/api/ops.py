@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
+
+from projections.broadcasts.deliveries import ChannelStatus
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,39 @@ class RequestMetrics:
                 (({}, float(int(self.started))),),
             ),
         ]
+
+
+# The chat channels' delivery counts (projections/broadcasts/deliveries.py), or a Fake.
+NotifyStatusSource = Callable[[], list[ChannelStatus]]
+
+
+def notify_families(channels: Sequence[ChannelStatus]) -> list[Family]:
+    """Chat deliveries per channel: announcement keys sent and failed, requests, attempts."""
+    keys = tuple(
+        ({"channel": c.channel, "status": status}, float(count))
+        for c in channels
+        for status, count in (("sent", c.sent), ("failed", c.failed))
+    )
+    return [
+        Family(
+            "salespulse_notify_deliveries_total",
+            "counter",
+            "Announcements and digests recorded per chat channel, sent or failed after retries.",
+            keys,
+        ),
+        Family(
+            "salespulse_notify_messages_total",
+            "counter",
+            "Chat messages that delivered them (a coalesced summary carries many).",
+            tuple(({"channel": c.channel}, float(c.messages)) for c in channels),
+        ),
+        Family(
+            "salespulse_notify_attempts_total",
+            "counter",
+            "HTTP requests made for the delivered keys, retries included.",
+            tuple(({"channel": c.channel}, float(c.attempts)) for c in channels),
+        ),
+    ]
 
 
 def lag_families(lags: Sequence[PartitionLag] | None) -> list[Family]:

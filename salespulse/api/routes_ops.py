@@ -10,8 +10,14 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from salespulse.api.deps import Admin, ApiContext, Ctx
-from salespulse.api.models import HealthOut, VersionOut, VersionsOut
-from salespulse.api.ops import lag_families, progress_of, render
+from salespulse.api.models import (
+    ChannelStatusOut,
+    HealthOut,
+    NotifyStatusOut,
+    VersionOut,
+    VersionsOut,
+)
+from salespulse.api.ops import lag_families, notify_families, progress_of, render
 
 router = APIRouter(tags=["operations"])
 
@@ -38,7 +44,16 @@ async def get_metrics(ctx: Ctx, who: Admin) -> PlainTextResponse:
     families = ctx.metrics.families()
     if ctx.ops is not None:
         families += lag_families(await anyio.to_thread.run_sync(ctx.ops.lag))
+    if ctx.notify_status is not None:
+        families += notify_families(await anyio.to_thread.run_sync(ctx.notify_status))
     return PlainTextResponse(render(families), media_type="text/plain; version=0.0.4")
+
+
+@router.get("/api/notify/status", response_model=NotifyStatusOut)
+def get_notify_status(ctx: Ctx, who: Admin) -> NotifyStatusOut:
+    """Each chat channel's deliveries and failures, as `salespulse notify` recorded them."""
+    channels = ctx.notify_status() if ctx.notify_status is not None else []
+    return NotifyStatusOut(channels=[ChannelStatusOut.model_validate(c) for c in channels])
 
 
 @router.get("/api/kpi-versions", response_model=VersionsOut)

@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from infra.publisher import EventPublisher
 from infra.settings import Settings
+from projections.broadcasts.deliveries import ChannelStatus, channel_status
 from projections.broadcasts.log import BroadcastLog
 from salespulse.api.app import create_app
 from salespulse.api.auth import TokenBook
@@ -89,6 +90,10 @@ def build_app(
     end_offsets = KafkaEndOffsets(settings.kafka_bootstrap, settings.events_topic)
     probe = DependencyProbe(settings.database_url, settings.kafka_bootstrap)
 
+    def notify_status() -> list[ChannelStatus]:
+        with pool.connection() as conn:
+            return channel_status(conn, registry_schema)
+
     def publisher() -> Publisher:
         return EventPublisher(settings, source="http-api")
 
@@ -101,6 +106,7 @@ def build_app(
         ops=PgOps(pool, end_offsets, registry_schema),
         background=[pg_listener(settings.database_url, registry_schema), probe.task()],
         health=probe.state,
+        notify_status=notify_status,
         on_shutdown=[end_offsets.close, pool.close],
         **options,
     )

@@ -19,12 +19,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 
 from projections.broadcasts.log import Broadcast
+from salespulse.api.auth import TokenBook
+from salespulse.api.server import build_app
 from salespulse.runtime import ensure_active_version
 from streams.announcer import topic_record
 from tests.integration.conftest import Deployment
+from tests.support.api import AUTH_TOML, TOKENS
 from tests.support.chat_receiver import ChatReceiver
 from tests.support.worker import WorkerProcess
 
@@ -270,3 +274,19 @@ def test_a_channel_answering_500_is_retried_then_failed_without_blocking_the_oth
     ]
     # while the other got its message before the first retry
     assert len(up) == 1 and up[0].at < down[1].at
+
+    # and the admins' status endpoint and the Prometheus counters show both channels
+    app = build_app(deployment.settings, TokenBook.from_toml(AUTH_TOML))
+    with TestClient(app) as client:
+        admin = {"Authorization": f"Bearer {TOKENS['admin']}"}
+        status = client.get("/api/notify/status", headers=admin).json()["channels"]
+        assert [(c["channel"], c["sent"], c["failed"]) for c in status] == [
+            ("down", 0, 1),
+            ("up", 1, 0),
+        ]
+        assert status[0]["last_error"] == "HTTP 500"
+        rep = {"Authorization": f"Bearer {TOKENS['rep_r1']}"}
+        assert client.get("/api/notify/status", headers=rep).status_code == 403
+        metrics = client.get("/metrics", headers=admin).text
+        assert 'salespulse_notify_deliveries_total{channel="down",status="failed"} 1' in metrics
+        assert 'salespulse_notify_deliveries_total{channel="up",status="sent"} 1' in metrics
