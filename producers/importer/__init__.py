@@ -1,0 +1,1 @@
+"""CRM exports (CSV) to events: reading, the column map, rows to event JSON with stable ids."""

@@ -1,0 +1,113 @@
+"""`salespulse import FILE --as KIND --map MAP.toml [--dry-run]`: a CRM export to events."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+
+from infra.publisher import EventPublisher, PublishError
+from infra.settings import Settings, SettingsError
+from producers.importer.mapping import MapError, load_map
+from producers.importer.reading import ReadError, read_table
+from producers.importer.rows import KINDS, RowProblem
+from producers.importer.run import Checked, check_table
+from projections.postgres.reads import PostgresReadModel
+from projections.targets.locks import Refusal
+from salespulse.projection_reads import (
+    LazyProjections,
+    ProjectionsUnavailable,
+    cli_guard,
+    cli_user,
+)
+from schemas.events import AnyEvent
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="turn a CRM export (CSV) into events",
+        description="Read a CSV export (UTF-8 with or without BOM, or GB18030), map its "
+        "columns to event fields with MAP.toml, derive each event id from the row's natural "
+        "key (so importing the same file again publishes nothing new), print one line per "
+        "problem as 'row N, column C: reason', publish the good rows and print a summary. "
+        "Exit status 1 when any row was rejected, 2 when the file, the map, Kafka or "
+        "PostgreSQL could not be used.",
+    )
+    parser.add_argument("file", metavar="FILE", help="the CSV export")
+    parser.add_argument("--as", dest="kind", choices=sorted(KINDS), help="what the rows are")
+    parser.add_argument("--map", dest="map_file", required=True, metavar="MAP.toml")
+    parser.add_argument("--dry-run", action="store_true", help="check and count; publish nothing")
+    parser.add_argument(
+        "--override-locks", action="store_true", help="admin: accept TargetSets for locked targets"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env()
+        imap = load_map(args.map_file)
+        kind = args.kind or imap.kind
+        if kind is None:
+            raise MapError("say what the rows are: --as KIND or kind = ... in the map")
+        if args.kind and imap.kind and args.kind != imap.kind:
+            raise MapError(f"the map is for {imap.kind!r}, not {args.kind!r}")
+        table = read_table(args.file)
+        checked = check_table(table, kind, imap, settings)
+    except (SettingsError, MapError, ReadError, OSError, ValueError) as exc:
+        print(f"salespulse import: {exc}", file=sys.stderr)
+        return 2
+    projections = LazyProjections(settings)
+    try:
+        with ExitStack() as stack:
+            stack.callback(projections.close)
+            new, already, refused = _admit(checked, projections, args.override_locks)
+            for problem in [*checked.problems, *refused]:
+                print(problem, file=sys.stderr)
+            published = 0
+            if new and not args.dry_run:
+                publisher = stack.enter_context(EventPublisher(settings, source="cli-import"))
+                published = publisher.publish_many(new)
+    except (PublishError, ProjectionsUnavailable) as exc:
+        # Importing again is safe: the ids are the rows' own, and the store counts one once.
+        print(f"salespulse import: {exc}", file=sys.stderr)
+        return 2
+    bad = checked.bad_rows + len(refused)
+    verb = "would publish" if args.dry_run else "published"
+    print(
+        f"{checked.rows} rows ({table.encoding}): {len(checked.events)} events, "
+        f"{verb} {len(new) if args.dry_run else published}, already imported {already}, "
+        f"rejected rows {bad}"
+    )
+    return 1 if bad else 0
+
+
+def _admit(
+    checked: Checked, projections: LazyProjections, override: bool
+) -> tuple[list[AnyEvent], int, list[RowProblem]]:
+    """The events to publish: lock rule applied, those the projections have left out."""
+    guard = cli_guard(projections, set_by=cli_user(), override=override)
+    admitted: list[AnyEvent] = []
+    refused: list[RowProblem] = []
+    for row, event in checked.events:
+        outcome = guard.check(event)
+        if isinstance(outcome, Refusal):
+            refused.append(RowProblem(row, outcome.field, outcome.reason))
+        else:
+            admitted.append(outcome)
+    try:
+        model = projections() if admitted else None
+    except ProjectionsUnavailable as exc:
+        if any(e.type == "TargetSet" for e in admitted):
+            raise  # without the projections no lock can be checked
+        # Publishing what was imported before is harmless (the store counts an id once);
+        # only the count of new events is then unknown.
+        print(f"salespulse import: {exc}; publishing every row", file=sys.stderr)
+        model = None
+    known = (
+        model.applied([e.event_id for e in admitted])
+        if isinstance(model, PostgresReadModel)
+        else set()
+    )
+    return [e for e in admitted if e.event_id not in known], len(known), refused
