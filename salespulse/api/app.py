@@ -21,6 +21,7 @@ from infra.settings import Settings
 from salespulse.api import (
     routes_broadcasts,
     routes_events,
+    routes_exports,
     routes_goals,
     routes_ops,
     routes_reports,
@@ -127,6 +128,7 @@ def create_app(
 
     for module in (
         routes_events,
+        routes_exports,
         routes_goals,
         routes_targets,
         routes_reports,

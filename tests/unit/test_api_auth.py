@@ -40,6 +40,12 @@ MATRIX = {
     "/api/org": (OK, OK, OK, OK, NO),
     "/api/kpi-versions": (OK, NO, NO, NO, NO),
     "/metrics": (OK, NO, NO, NO, NO),
+    "/api/notify/status": (OK, NO, NO, NO, NO),
+    # exports: as their JSON forms
+    "/api/reports/achievement.csv?scope=unit:t2": (OK, OK, OK, NO, NO),
+    "/api/reports/achievement.xlsx?scope=rep:r1": (OK, OK, NO, OK, NO),
+    "/api/reports/achievement.csv": (OK, OK, OK, OK, NO),
+    "/api/leaderboard.csv?scope=unit:t3": (OK, OK, OK, OK, NO),
 }
 
 
