@@ -185,4 +185,5 @@ def _scope_name(scope: Scope, units: Mapping[str, Unit], reps: Mapping[str, Rep]
         return units[scope.id].name
     if scope.kind == "rep" and scope.id is not None and scope.id in reps:
         return reps[scope.id].name
-    return str(scope)
+    roots = [u.name for u in units.values() if u.parent_id is None]
+    return roots[0] if scope.kind == "company" and len(roots) == 1 else str(scope)
