@@ -1,8 +1,9 @@
 """A whole export checked: every row converted and validated, problems kept per row.
 
-Validation is the edge's own (producers/ingest.Validator: the same rules as `produce` and
-`POST /api/events`); its field paths are turned back into the export's column names. A row
-with any problem contributes no event; the other rows are kept.
+Every event goes through the one admission path (producers/admission.py: the same validation
+and target lock rule as `produce` and `POST /api/events`); its field paths are turned back
+into the export's column names. A row with any problem contributes no event; the other rows
+are kept.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from infra.settings import Settings
+from producers.admission import Admission, Guard
 from producers.importer.mapping import ImportMap
 from producers.importer.reading import Table
 from producers.importer.rows import KINDS, RowConverter, RowProblem
-from producers.ingest import Rejection, Validator
+from producers.ingest import Rejection
 from schemas.events import AnyEvent
 
 
@@ -31,7 +33,10 @@ class Checked:
         return len({p.row for p in self.problems})
 
 
-def check_table(table: Table, kind: str, imap: ImportMap, settings: Settings) -> Checked:
+def check_table(
+    table: Table, kind: str, imap: ImportMap, settings: Settings, guard: Guard | None = None
+) -> Checked:
+    """Convert and admit every row; `guard` is the entry point's target lock rule."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
     tz = ZoneInfo(imap.timezone) if imap.timezone else settings.zone
@@ -41,7 +46,7 @@ def check_table(table: Table, kind: str, imap: ImportMap, settings: Settings) ->
     if missing:
         out.problems += [RowProblem(1, None, reason) for reason in missing]
         return out
-    validator = Validator(settings)
+    admission = Admission(settings, guard)
     first_row: dict[str, int] = {}  # event_id -> the row that produced it
     for row, cells in table.rows:
         converted = converter.convert(row, cells)
@@ -56,7 +61,7 @@ def check_table(table: Table, kind: str, imap: ImportMap, settings: Settings) ->
                 column = converter.column_name(converter.spec.key[0])
                 problems.append(RowProblem(row, column, f"the same record as row {earlier}"))
                 break
-            outcome = validator.check_object(obj, row)
+            outcome = admission.object(obj, row)
             if isinstance(outcome, Rejection):
                 problems += [
                     RowProblem(row, converter.column_name(e.field), e.reason)

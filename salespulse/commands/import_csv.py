@@ -10,10 +10,9 @@ from infra.publisher import EventPublisher, PublishError
 from infra.settings import Settings, SettingsError
 from producers.importer.mapping import MapError, load_map
 from producers.importer.reading import ReadError, read_table
-from producers.importer.rows import KINDS, RowProblem
+from producers.importer.rows import KINDS
 from producers.importer.run import Checked, check_table
 from projections.postgres.reads import PostgresReadModel
-from projections.targets.locks import Refusal
 from salespulse.projection_reads import (
     LazyProjections,
     ProjectionsUnavailable,
@@ -51,10 +50,11 @@ def run(args: argparse.Namespace) -> int:
         kind = args.kind or imap.kind
         if kind is None:
             raise MapError("say what the rows are: --as KIND or kind = ... in the map")
+        if kind not in KINDS:
+            raise MapError(f"kind {kind!r} is not one of {', '.join(sorted(KINDS))}")
         if args.kind and imap.kind and args.kind != imap.kind:
             raise MapError(f"the map is for {imap.kind!r}, not {args.kind!r}")
         table = read_table(args.file)
-        checked = check_table(table, kind, imap, settings)
     except (SettingsError, MapError, ReadError, OSError, ValueError) as exc:
         print(f"salespulse import: {exc}", file=sys.stderr)
         return 2
@@ -62,9 +62,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         with ExitStack() as stack:
             stack.callback(projections.close)
-            new, already, refused = _admit(checked, projections, args.override_locks)
-            for problem in [*checked.problems, *refused]:
+            # Locks are read at the first target row: an export of orders needs no lock book.
+            guard = cli_guard(projections, set_by=cli_user(), override=args.override_locks)
+            checked = check_table(table, kind, imap, settings, guard)
+            for problem in checked.problems:
                 print(problem, file=sys.stderr)
+            new, already = _new(checked, projections)
             published = 0
             if new and not args.dry_run:
                 publisher = stack.enter_context(EventPublisher(settings, source="cli-import"))
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         # Importing again is safe: the ids are the rows' own, and the store counts one once.
         print(f"salespulse import: {exc}", file=sys.stderr)
         return 2
-    bad = checked.bad_rows + len(refused)
+    bad = checked.bad_rows
     verb = "would publish" if args.dry_run else "published"
     print(
         f"{checked.rows} rows ({table.encoding}): {len(checked.events)} events, "
@@ -83,19 +86,9 @@ def run(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _admit(
-    checked: Checked, projections: LazyProjections, override: bool
-) -> tuple[list[AnyEvent], int, list[RowProblem]]:
-    """The events to publish: lock rule applied, those the projections have left out."""
-    guard = cli_guard(projections, set_by=cli_user(), override=override)
-    admitted: list[AnyEvent] = []
-    refused: list[RowProblem] = []
-    for row, event in checked.events:
-        outcome = guard.check(event)
-        if isinstance(outcome, Refusal):
-            refused.append(RowProblem(row, outcome.field, outcome.reason))
-        else:
-            admitted.append(outcome)
+def _new(checked: Checked, projections: LazyProjections) -> tuple[list[AnyEvent], int]:
+    """The admitted events the projections have not applied yet, and how many they have."""
+    admitted = [event for _, event in checked.events]
     try:
         model = projections() if admitted else None
     except ProjectionsUnavailable as exc:
@@ -110,4 +103,4 @@ def _admit(
         if isinstance(model, PostgresReadModel)
         else set()
     )
-    return [e for e in admitted if e.event_id not in known], len(known), refused
+    return [e for e in admitted if e.event_id not in known], len(known)
