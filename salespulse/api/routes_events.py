@@ -48,6 +48,7 @@ _BODY = {
             "description": "nothing accepted: target locks, or an event_id accepted before "
             "with other content",
         },
+        422: {"model": ErrorOut, "description": "nothing accepted: every event rejected"},
         413: {"model": ErrorOut},
         503: {"model": ErrorOut},
     },
@@ -62,8 +63,10 @@ async def post_events(
 ) -> IngestOut:
     """Accept one event or a list: good events are published, each bad one reported by index.
 
-    202 even when some (or all) were rejected: the body says which. The exception is a
-    request of which nothing was accepted because of target locks: 409, naming the lock
+    202 when some were accepted, even if others were rejected: the body says which. When
+    every event was rejected: 422, with the rejections in `detail.rejected`; 409 instead
+    when an event_id accepted before with other content, or a target lock, is among the
+    reasons, naming the lock
     (projections/locks.py: a lock covers its scope's subtree; an admin may pass
     ?override_locks=true). Amounts given as JSON numbers are read as decimals, never through
     a float. Identity comes from the token: `set_by`, `recorded_at` and `source` in the body
@@ -120,6 +123,15 @@ def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: b
             "data.period",
             reason,
             lock=lock_out(lock).model_dump(mode="json"),
+            rejected=[r.to_json() for r in rejected],
+        )
+    if rejected and not accepted:
+        # Nothing of the request can be used: a client error, not an accepted request.
+        ctx.metrics.ingested(0, len(rejected))
+        raise ApiError(
+            422,
+            "body",
+            f"every event was rejected ({len(rejected)})",
             rejected=[r.to_json() for r in rejected],
         )
     if accepted:

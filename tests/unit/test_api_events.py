@@ -78,6 +78,21 @@ def test_a_list_with_one_bad_event_accepts_the_others_and_names_the_bad_field(
     assert [str(e.event_id) for e in world.publisher.published] == [ID1, ID3]
 
 
+def test_a_request_whose_events_were_all_rejected_is_422_listing_each(world: World) -> None:
+    events = [visit(ID1, visit_type="teleport"), order(ID2, "5", "EUR")]
+    response = world.post("/api/events", json=events, who="producer")
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail["error"] == "every event was rejected (2)"
+    assert [(r["index"], r["errors"][0]["field"]) for r in detail["rejected"]] == [
+        (0, "data.visit_type"),
+        (1, "data.currency"),
+    ]
+    assert world.publisher.published == []
+    # one good event among them is enough for a 202
+    assert world.post("/api/events", json=[*events, visit(ID3)]).status_code == 202
+
+
 def test_rejections_cover_missing_ids_duplicates_and_unconvertible_currencies(
     world: World,
 ) -> None:
