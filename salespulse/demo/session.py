@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from types import FrameType
 
@@ -162,6 +163,10 @@ class Demo:
         for i in range(1, self.options.workers + 1):
             name = f"worker-{i}"
             self.children.append(Child.start(name, ["worker"], env, logs / f"{name}.log"))
+        self.children.append(
+            Child.start("notify", ["notify", "--channels", str(self._channels())], env,
+                        logs / "notify.log")
+        )  # fmt: skip
         api_env = {**env, "SALESPULSE_AUTH_FILE": str(self.home / "auth.toml")}
         api_args = ["api", "--host", HOST, "--port", str(self.options.port)]
         self.children.append(
@@ -169,6 +174,21 @@ class Demo:
         )
         pids = ", ".join(f"{c.name} {c.pid}" for c in self.children)
         print(f"started {pids}; logs in {logs}", flush=True)
+
+    def _channels(self) -> Path:
+        """The chat channels file: SALESPULSE_NOTIFY_CHANNELS, else <demo>/channels.toml.
+
+        The demo's own file starts as a template with every platform commented out, so the
+        notifier runs (and records nothing) until someone adds a webhook to it.
+        """
+        given = os.environ.get("SALESPULSE_NOTIFY_CHANNELS")
+        if given:
+            return Path(given)
+        path = self.home / "channels.toml"
+        if not path.exists():
+            template = resources.files("salespulse.demo").joinpath("channels.template.toml")
+            path.write_text(template.read_text("utf-8"), encoding="utf-8")
+        return path
 
     def _admission(self) -> Admission:
         # The simulated org goes in the one way every event does; its resubmissions are

@@ -20,7 +20,8 @@ def _compose() -> dict[str, Any]:
 
 def test_compose_declares_kafka_postgres_worker_and_api_with_healthchecks() -> None:
     services = _compose()["services"]
-    assert {"kafka", "postgres", "worker", "api"} <= set(services)
+    assert {"kafka", "postgres", "worker", "notify", "api"} <= set(services)
+    assert services["notify"]["command"][0] == "notify"
     assert services["kafka"]["image"].startswith("apache/kafka:3.9")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     for name in ("kafka", "postgres", "api"):
