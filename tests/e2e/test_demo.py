@@ -184,6 +184,7 @@ def stop_and_check(demo: DemoProcess) -> None:
     commands = list(started.values())
     assert sum("salespulse.cli worker" in c for c in commands) == 2, commands
     assert sum("salespulse.cli api" in c for c in commands) == 1, commands
+    assert sum("salespulse.cli notify" in c for c in commands) == 1, commands
     assert demo.interrupt() == 0, demo.diagnosis()
     survivors = {pid: cmd for pid, cmd in started.items() if running(pid)}
     assert not survivors, f"left behind: {survivors}\n{demo.diagnosis()}"
