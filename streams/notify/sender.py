@@ -10,6 +10,7 @@ as the platform's size limit needs).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 import uuid
@@ -84,18 +85,23 @@ class ChannelSender:
         if entries[0].note is not None:
             chosen = entries[:1]
         else:
-            chosen = []
-            for entry in entries:
-                if entry.item is None:
-                    break
-                candidate = [*chosen, entry]
-                note = summary_note([q.item for q in candidate if q.item], *self._words())
-                if chosen and not self.platform.fits(note):
-                    break
-                chosen = candidate
+            items = [e for e in itertools.takewhile(lambda e: e.item is not None, entries)]
+            # The largest prefix within the platform's size limit (at least one): a binary
+            # search, since a backlog of thousands would make trying each length quadratic.
+            low, high = 1, len(items)
+            while low < high:
+                middle = (low + high + 1) // 2
+                if self.platform.fits(self._summary(items[:middle])):
+                    low = middle
+                else:
+                    high = middle - 1
+            chosen = items[:low]
         for entry in chosen:
             del self._queue[entry.key]
         return chosen
+
+    def _summary(self, batch: list[Queued]) -> Note:
+        return summary_note([q.item for q in batch if q.item], *self._words())
 
     def _words(self) -> tuple[str, str]:
         return self.channel.language, self.currency
@@ -103,7 +109,7 @@ class ChannelSender:
     def _note(self, batch: list[Queued]) -> Note:
         if batch[0].note is not None:
             return batch[0].note
-        return summary_note([q.item for q in batch if q.item], *self._words())
+        return self._summary(batch)
 
     async def _pace(self) -> None:
         delay = self._next_at - time.monotonic()

@@ -272,10 +272,12 @@ class Notifier:
                 digest = await self._db(
                     functools.partial(self._build_digest, channel, cadence, key, now)
                 )
+                if digest is None:
+                    continue  # sent already, or no projection yet: asked again next time
+                # Queued once per process; the delivery table keeps it once across restarts.
                 self._digests.add((name, key))
-                if digest is not None:
-                    note = digest_note(digest, channel.language, self.settings.base_currency)
-                    senders[name].submit(Queued(key, note=note))
+                note = digest_note(digest, channel.language, self.settings.base_currency)
+                senders[name].submit(Queued(key, note=note))
 
     def _build_digest(
         self,
