@@ -102,6 +102,7 @@ def target(floor: Floor) -> Target:
     path: Strategies = {
         "rep_id": st.sampled_from(reps),
         "broadcast_id": st.sampled_from([b["broadcast_id"] for b in recent]),
+        "fmt": st.sampled_from(["csv", "xlsx"]),
     }
     split = st.fixed_dictionaries(
         {
