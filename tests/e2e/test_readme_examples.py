@@ -27,6 +27,7 @@ NOT_RUN = {
     ("worker", None): "runs until stopped: this test starts the deployment's worker itself",
     ("api", None): "runs until stopped: the API is driven by tests/e2e/test_dashboard_browser.py",
     ("demo", None): "runs until stopped: tests/e2e/test_demo.py runs the demo",
+    ("notify", None): "runs until stopped: tests/integration/test_notify.py runs the notifier",
 }
 LIVE_S = 3.0  # a live run (`--rate`) is stopped with Ctrl-C after this long
 
