@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from uuid import UUID
 
 from infra.publisher import EventPublisher, PublishError
 from infra.settings import Settings, SettingsError
 from producers.importer.mapping import MapError, load_map
 from producers.importer.reading import ReadError, read_table
-from producers.importer.rows import KINDS
+from producers.importer.rows import KINDS, RowProblem
 from producers.importer.run import Checked, check_table
-from projections.postgres.reads import PostgresReadModel
 from salespulse.projection_reads import (
     LazyProjections,
     ProjectionsUnavailable,
@@ -20,6 +20,10 @@ from salespulse.projection_reads import (
     cli_user,
 )
 from schemas.events import AnyEvent
+from schemas.fingerprint import fingerprint
+
+# Imported rows are looked up in the projections this many ids per query.
+CHECK_EVERY = 2000
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
             checked = check_table(table, kind, imap, settings, guard)
             for problem in checked.problems:
                 print(problem, file=sys.stderr)
-            new, already = _new(checked, projections)
+            new, already, changed = _new(checked, projections)
+            for problem in changed:
+                print(problem, file=sys.stderr)
             published = 0
             if new and not args.dry_run:
                 publisher = stack.enter_context(EventPublisher(settings, source="cli-import"))
@@ -76,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         # Importing again is safe: the ids are the rows' own, and the store counts one once.
         print(f"salespulse import: {exc}", file=sys.stderr)
         return 2
-    bad = checked.bad_rows
+    bad = checked.bad_rows + len({p.row for p in changed})
     verb = "would publish" if args.dry_run else "published"
     print(
         f"{checked.rows} rows ({table.encoding}): {len(checked.events)} events, "
@@ -86,8 +92,11 @@ def run(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _new(checked: Checked, projections: LazyProjections) -> tuple[list[AnyEvent], int]:
-    """The admitted events the projections have not applied yet, and how many they have."""
+def _new(
+    checked: Checked, projections: LazyProjections
+) -> tuple[list[AnyEvent], int, list[RowProblem]]:
+    """The admitted events the projections have not applied yet, how many they have, and
+    the rows whose record was imported before with other content (a changed export row)."""
     admitted = [event for _, event in checked.events]
     try:
         model = projections() if admitted else None
@@ -98,9 +107,16 @@ def _new(checked: Checked, projections: LazyProjections) -> tuple[list[AnyEvent]
         # only the count of new events is then unknown.
         print(f"salespulse import: {exc}; publishing every row", file=sys.stderr)
         model = None
-    known = (
-        model.applied([e.event_id for e in admitted])
-        if isinstance(model, PostgresReadModel)
-        else set()
-    )
-    return [e for e in admitted if e.event_id not in known], len(known)
+    applied: dict[UUID, bytes | None] = {}
+    if model is not None:
+        ids = [e.event_id for e in admitted]
+        for start in range(0, len(ids), CHECK_EVERY):
+            applied.update(model.applied_fingerprints(ids[start : start + CHECK_EVERY]))
+    changed = [
+        RowProblem(row, None, f"changed since it was imported (event_id {e.event_id}): "
+                   "record the change as its own event, e.g. OrderAmended")
+        for row, e in checked.events
+        if applied.get(e.event_id) not in (None, fingerprint(e))
+    ]  # fmt: skip
+    new = [e for e in admitted if e.event_id not in applied]
+    return new, len(applied) - len(changed), changed

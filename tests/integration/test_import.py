@@ -61,3 +61,9 @@ def test_an_export_with_3_bad_rows_publishes_the_rest_and_a_second_import_publis
     second = _import(deployment, csv, map_file)
     assert second.returncode == 1
     assert "published 0, already imported 9997, rejected rows 3" in second.stdout
+    # and a row whose amount changed in a later export is reported, not published again
+    text = csv.read_text(encoding="utf-8").replace("SO-00005,r-5,5.50", "SO-00005,r-5,9.99")
+    csv.write_text(text, encoding="utf-8")
+    third = _import(deployment, csv, map_file)
+    assert "row 5: changed since it was imported" in third.stderr
+    assert "published 0, already imported 9996, rejected rows 4" in third.stdout
