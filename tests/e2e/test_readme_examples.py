@@ -11,11 +11,13 @@ import re
 import shlex
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import Deployment
+from tests.support.targets import log_size
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -29,7 +31,7 @@ NOT_RUN = {
     ("demo", None): "runs until stopped: tests/e2e/test_demo.py runs the demo",
     ("notify", None): "runs until stopped: tests/integration/test_notify.py runs the notifier",
 }
-LIVE_S = 3.0  # a live run (`--rate`) is stopped with Ctrl-C after this long
+LIVE_S = 3.0  # a live run (`--rate`) is stopped with Ctrl-C once it has published this long
 
 
 def readme_commands(text: str) -> list[str]:
@@ -56,6 +58,18 @@ def test_the_readme_lists_its_commands_and_each_is_run_or_named_as_not_run() -> 
     assert ("produce", None) in kinds and ("replay", None) in kinds
 
 
+def _await_publishing(process: subprocess.Popen[str], deployment: Deployment) -> None:
+    """Wait until a live run has put events on the log (start-up is slow on a busy machine),
+    so that Ctrl-C meets a running feed, as it would for a reader watching it."""
+    settings = deployment.settings
+    before = log_size(settings.kafka_bootstrap, settings.events_topic)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if log_size(settings.kafka_bootstrap, settings.events_topic) > before:
+            return
+        time.sleep(0.5)
+
+
 def test_every_readme_command_runs_as_written(deployment: Deployment, tmp_path: Path) -> None:
     # Given a private deployment (its own topics and schemas) and a folder holding what the
     # README's relative paths name
@@ -75,6 +89,8 @@ def test_every_readme_command_runs_as_written(deployment: Deployment, tmp_path: 
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         live = "--rate" in command
+        if live:
+            _await_publishing(process, deployment)
         try:
             _, err = process.communicate(timeout=LIVE_S if live else 300)
         except subprocess.TimeoutExpired:
