@@ -9,6 +9,7 @@ The provider is chosen once per session, in this order:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -104,9 +105,9 @@ def pg_schema(database_url: str) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
-@pytest.fixture
-def make_topic(kafka_bootstrap: str) -> Iterator[Callable[..., str]]:
-    """Create a fresh topic with N partitions; deleted after the test."""
+@contextlib.contextmanager
+def topic_maker(kafka_bootstrap: str) -> Iterator[Callable[..., str]]:
+    """Creates fresh topics with N partitions; deletes them on leaving (any fixture scope)."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
@@ -122,11 +123,18 @@ def make_topic(kafka_bootstrap: str) -> Iterator[Callable[..., str]]:
         created.append(topic)
         return topic
 
-    yield make
-    if created:
+    try:
+        yield make
+    finally:
         try:
-            admin.delete_topics(created)
+            if created:
+                admin.delete_topics(created)
         finally:
             admin.close()
-    else:
-        admin.close()
+
+
+@pytest.fixture
+def make_topic(kafka_bootstrap: str) -> Iterator[Callable[..., str]]:
+    """Create a fresh topic with N partitions; deleted after the test."""
+    with topic_maker(kafka_bootstrap) as make:
+        yield make

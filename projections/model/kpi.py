@@ -68,6 +68,8 @@ class MetricDef:
     weights: tuple[Weight, ...] = ()
     forecast: ForecastMethod = "run_rate"
     is_money: bool = False  # sums an amount converted to the base currency
+    # The assessed value's share of the target (红圈's 考核值); None: the healthy band's floor.
+    assessed: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,15 @@ def _metric(name: str, spec: Any) -> MetricDef:
         raise KpiError(f"bad metric name {name!r}: use lower_snake_case")
     if not isinstance(spec, dict):
         raise KpiError("must be a table")
-    unknown = set(spec) - {"event", "measure", "where", "weights", "forecast", "description"}
+    unknown = set(spec) - {
+        "event",
+        "measure",
+        "where",
+        "weights",
+        "forecast",
+        "description",
+        "assessed",
+    }
     if unknown:
         raise KpiError(f"unknown key(s) {', '.join(sorted(unknown))}")
     event = spec.get("event")
@@ -196,7 +206,22 @@ def _metric(name: str, spec: Any) -> MetricDef:
         raise KpiError(f"bad forecast {forecast!r}: expected pipeline, run_rate or none")
     is_money = summed == "amount" and "currency" in _data_fields(event)
     conditions = tuple(_condition(event, c) for c in where)
-    return MetricDef(name, event, measure, summed, conditions, tuple(weights), forecast, is_money)
+    assessed = spec.get("assessed")
+    if assessed is not None and (
+        isinstance(assessed, bool) or not isinstance(assessed, int | float) or not 0 < assessed <= 2
+    ):
+        raise KpiError(f"bad assessed {assessed!r}: a share of the target in (0, 2], e.g. 0.9")
+    return MetricDef(
+        name,
+        event,
+        measure,
+        summed,
+        conditions,
+        tuple(weights),
+        forecast,
+        is_money,
+        None if assessed is None else Decimal(str(assessed)),
+    )
 
 
 def _data_fields(event: str) -> Mapping[str, Any]:

@@ -27,6 +27,9 @@ class LeaderboardEntry:
     reached_at: datetime | None
     target: Decimal | None
     completion: Decimal | None
+    # The rep's team on the last counted day (None: between units, or left).
+    unit_id: str | None = None
+    unit_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class ContestEntry:
     leader: str | None
     leader_value: Decimal | None
     average_headcount: Decimal | None = None
+    leader_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,16 +124,30 @@ def leaderboard(
     """Reps of the scope ranked on the metric over the period's elapsed days."""
     scope = as_scope(scope)
     period = as_period(period)
-    values = _values(rm, metric, scope, period, as_of_day(as_of, tz))
+    last_day = as_of_day(as_of, tz)
+    values = _values(rm, metric, scope, period, last_day)
     targets = {t.scope: t.value for t in rm.targets(period=period.text, metric=metric)}
-    reps = rm.reps()
+    units, reps = rm.units(), rm.reps()
+    day = max(period.start, min(last_day, period.end - timedelta(days=1)))
     entries = []
     for place, rep_id, total in rank(values)[:limit]:
         target = targets.get(f"rep:{rep_id}")
-        name = reps[rep_id].name if rep_id in reps else rep_id
+        rep = reps.get(rep_id)
+        unit_id = unit_on(rep, day) if rep else None
+        unit = units.get(unit_id) if unit_id else None
         completion = None if target is None else ratio(total.value, target)
         entries.append(
-            LeaderboardEntry(place, rep_id, name, total.value, total.reached_at, target, completion)
+            LeaderboardEntry(
+                place,
+                rep_id,
+                rep.name if rep else rep_id,
+                total.value,
+                total.reached_at,
+                target,
+                completion,
+                unit_id,
+                unit.name if unit else None,
+            )
         )
     team_total = sum((t.value for t in values.values()), Decimal(0))
     team_target = targets.get(str(scope))
@@ -184,6 +202,7 @@ def contest(
                 leader[1] if leader else None,
                 leader[2].value if leader else None,
                 average,
+                reps[leader[1]].name if leader and leader[1] in reps else None,
             )
         )
     entries.sort(key=lambda e: (e.per_capita is None, -(e.per_capita or 0), e.unit_id))

@@ -24,6 +24,7 @@ from salespulse.api import (
     routes_exports,
     routes_goals,
     routes_ops,
+    routes_people,
     routes_reports,
     routes_targets,
 )
@@ -134,6 +135,7 @@ def create_app(
         routes_reports,
         routes_broadcasts,
         routes_ops,
+        routes_people,
     ):
         app.include_router(module.router)
     describe_errors(app)

@@ -99,6 +99,8 @@ class LeaderboardEntryOut(Out):
     completion: Amount | None
     target: Amount | None
     reached_at: datetime | None
+    unit_id: str | None  # the rep's team on the last counted day
+    unit_name: str | None
 
 
 class LeaderboardOut(Out):
@@ -121,6 +123,7 @@ class ContestEntryOut(Out):
     leader_value: Amount | None
     # Member-days / elapsed days: the headcount per_capita divides by (pro-rated by days).
     average_headcount: Amount | None = None
+    leader_name: str | None
 
 
 class ContestOut(Out):
@@ -201,6 +204,7 @@ class BroadcastOut(Out):
     occurred_at: datetime
     payload: dict[str, Any]
     rep_name: str | None
+    account_id: str | None  # a deal's customer (from the won opportunity when not in payload)
     cheers: int
 
 
@@ -237,9 +241,18 @@ class UnitOut(Out):
     parent_id: str | None
 
 
+class RosterRepOut(Out):
+    rep_id: str
+    name: str
+    unit_id: str | None  # today's unit; None once the rep has left
+
+
 class OrgOut(Out):
     units: list[UnitOut]
+    reps: list[RosterRepOut]  # names are public on the sales floor, like the leaderboard
     metrics: list[str]  # the active KPI version's metrics
+    money_metrics: list[str]  # those of them that are amounts in the base currency
+    currency: str  # the base currency (ISO 4217)
 
 
 class HealthOut(Out):

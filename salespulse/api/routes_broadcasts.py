@@ -16,6 +16,7 @@ from infra.publisher import PublishError
 from projections.broadcasts.log import Broadcast
 from projections.model.readmodel import ReadModel
 from projections.queries.leaderboard import leaderboard
+from salespulse.api.customers import customers
 from salespulse.api.deps import ApiContext, Ctx, Reader, StreamReader
 from salespulse.api.errors import ApiError, bad, metric_param, period_param, scope_param
 from salespulse.api.models import BroadcastOut, BroadcastsOut, CheerOut, ErrorOut, LeaderboardOut
@@ -38,6 +39,7 @@ def cheer_event_id(broadcast_id: str, rep_id: str) -> UUID:
 def broadcast_outs(rows: Sequence[Broadcast], model: ReadModel) -> list[BroadcastOut]:
     """Broadcast rows with the rep's name and the cheer count from the projection."""
     reps = model.reps() if rows else {}
+    accounts = customers(rows, model)
     outs = []
     for b in rows:
         rep_id = b.payload.get("rep_id")
@@ -50,6 +52,7 @@ def broadcast_outs(rows: Sequence[Broadcast], model: ReadModel) -> list[Broadcas
                 occurred_at=b.occurred_at,
                 payload=b.payload,
                 rep_name=rep.name if rep else None,
+                account_id=accounts.get(b.broadcast_id),
                 cheers=len(model.cheerers(b.broadcast_id)),
             )
         )

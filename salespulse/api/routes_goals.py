@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from projections.model.scopes import unit_on
 from projections.queries.goals import goal_progress
 from projections.queries.leaderboard import contest, leaderboard
 from salespulse.api.auth import default_scope
@@ -17,6 +18,7 @@ from salespulse.api.models import (
     GoalsOut,
     LeaderboardOut,
     OrgOut,
+    RosterRepOut,
     UnitOut,
 )
 
@@ -96,7 +98,19 @@ def get_contest(
 
 @router.get("/api/org", response_model=OrgOut)
 def get_org(ctx: Ctx, who: Reader) -> OrgOut:
-    """The unit tree and the metrics of the active KPI version (for pickers)."""
+    """The unit tree, the reps with today's unit and the active KPI version's metrics."""
+    today = ctx.clock().astimezone(ctx.settings.zone).date()
     with ctx.read_side() as view:
         units = [UnitOut.model_validate(u) for u in view.model.units().values()]
-        return OrgOut(units=units, metrics=list(view.kpis.metrics))
+        reps = [
+            RosterRepOut(rep_id=r.rep_id, name=r.name, unit_id=unit_on(r, today))
+            for r in view.model.reps().values()
+        ]
+        metrics = view.kpis.metrics
+        return OrgOut(
+            units=units,
+            reps=reps,
+            metrics=list(metrics),
+            money_metrics=[m for m, d in metrics.items() if d.is_money],
+            currency=ctx.settings.base_currency,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -57,14 +58,11 @@ class Deployment:
             worker.stop()
 
 
-@pytest.fixture
-def new_deployment(
-    kafka_bootstrap: str,
-    database_url: str,
-    make_topic: Callable[..., str],
-    tmp_path: Path,
+@contextlib.contextmanager
+def deployment_factory(
+    kafka_bootstrap: str, database_url: str, make_topic: Callable[..., str], root: Path
 ) -> Iterator[Callable[..., Deployment]]:
-    """A factory of private deployments (one per hypothesis example, say); all torn down after."""
+    """Makes private deployments; stops them and drops their schemas on leaving (any scope)."""
     made: list[Deployment] = []
 
     def make(partitions: int = 3) -> Deployment:
@@ -81,22 +79,36 @@ def new_deployment(
             "SALESPULSE_WORKER_GROUP": f"test-group-{tag}",
             "SALESPULSE_FX_RATES": "EUR=1.0825",
         }
-        log_dir = tmp_path / tag
+        log_dir = root / tag
         log_dir.mkdir()
         made.append(Deployment(env, Settings.from_env(env), log_dir))
         return made[-1]
 
-    yield make
-    for deployment in made:
-        deployment.stop()
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    try:
+        yield make
+    finally:
         for deployment in made:
-            prefix = deployment.settings.schema_prefix
-            for (name,) in conn.execute(
-                "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
-                (prefix, prefix + "\\_%"),
-            ).fetchall():
-                conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+            deployment.stop()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            for deployment in made:
+                prefix = deployment.settings.schema_prefix
+                for (name,) in conn.execute(
+                    "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
+                    (prefix, prefix + "\\_%"),
+                ).fetchall():
+                    conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture
+def new_deployment(
+    kafka_bootstrap: str,
+    database_url: str,
+    make_topic: Callable[..., str],
+    tmp_path: Path,
+) -> Iterator[Callable[..., Deployment]]:
+    """A factory of private deployments (one per hypothesis example, say); all torn down after."""
+    with deployment_factory(kafka_bootstrap, database_url, make_topic, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture

@@ -39,6 +39,11 @@ MATRIX = {
     "/api/broadcasts": (OK, OK, OK, OK, NO),
     "/api/org": (OK, OK, OK, OK, NO),
     "/api/kpi-versions": (OK, NO, NO, NO, NO),
+    "/api/achievement?scope=unit:d1": (OK, OK, NO, NO, NO),
+    "/api/achievement?scope=unit:t2": (OK, OK, OK, NO, NO),
+    "/api/achievement?scope=company": (OK, NO, NO, NO, NO),
+    "/api/achievement": (OK, OK, OK, OK, NO),  # everyone's own scope
+    "/api/whoami": (OK, OK, OK, OK, OK),  # even a producer may ask who it is
     "/metrics": (OK, NO, NO, NO, NO),
     "/api/notify/status": (OK, NO, NO, NO, NO),
     # exports: as their JSON forms
