@@ -1,51 +1,37 @@
-// SalesPulse dashboard: reads /api with the token from ?token= (kept in localStorage), and
+// SalesPulse TV dashboard: reads /api with the token from ?token= (kept in localStorage), and
 // follows /api/stream (EventSource) so wins, cheers and the leaderboard update without reload.
-"use strict";
+// Texts, numbers and money come from the shared module (static/core.js), in zh-CN or en.
+import {
+  api, columnFormat, el, fill, i18n, loadCatalogue, metricName, pct, query, stageName, t, takeToken,
+  token,
+} from "/static/core.js";
+import { celebrate, muteButton } from "/static/tv/celebrate.js";
 
-const KEY = { token: "salespulse.token", scope: "salespulse.scope", metric: "salespulse.metric",
-  rep: "salespulse.rep", cheered: "salespulse.cheered" };
-const STATUS_TEXT = { ahead: "ahead", on_track: "on track", at_risk: "at risk", behind: "behind" };
+const KEY = { scope: "salespulse.scope", metric: "salespulse.metric", cheered: "salespulse.cheered" };
 const TICKER_SIZE = 15;
-const SVG = "http://www.w3.org/2000/svg";
+// The leaderboard shows as many rows as its panel holds (the stream's limit is at most 100).
+const BOARD_MIN = 5, BOARD_MAX = 40;
 
-// -- token: taken from the URL once, then removed from it so it does not end up in screenshots.
+takeToken();
 const url = new URL(location.href);
-if (url.searchParams.has("token")) {
-  localStorage.setItem(KEY.token, url.searchParams.get("token"));
-  url.searchParams.delete("token");
-  history.replaceState(null, "", url.pathname + url.search + url.hash);
-}
-const token = localStorage.getItem(KEY.token) || "";
 const state = {
   scope: url.searchParams.get("scope") ?? localStorage.getItem(KEY.scope) ?? "",
   metric: localStorage.getItem(KEY.metric) || "revenue",
   cheered: new Set(JSON.parse(localStorage.getItem(KEY.cheered) || "[]")),
   stream: null,
   refreshTimer: null,
+  me: null,  // who the token names: the cheering rep is theirs, never asked for
+  org: null,
+  units: {},
+  reps: {},
+  boardRows: 10,
+  lastBoard: null,
+  fitted: false,
 };
 
-// -- small helpers -------------------------------------------------------------------------
-function el(tag, attrs = {}, ...children) {
-  const node = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4))
-    : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined) continue;
-    if (k === "class") node.setAttribute("class", v);
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));  // never innerHTML
-  }
-  return node;
-}
 const $ = (id) => document.getElementById(id);
-// Amounts arrive as decimal strings; Number() is only for display, rounded here.
-const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
-const whole = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-const money = (s) => (s === null || s === undefined ? "–" : Number(s) >= 1e5 ? compact.format(Number(s)) : whole.format(Number(s)));
-const pct = (s) => (s === null || s === undefined ? "–" : `${Math.round(Number(s) * 100)} %`);
+const currency = (metric) => (state.org?.money_metrics.includes(metric) ? state.org.currency : null);
+const money = (v, cur = state.org?.currency) => columnFormat([v], cur)(v);
 
 function showError(message) {
   const box = $("error");
@@ -53,28 +39,14 @@ function showError(message) {
   box.textContent = message || "";
 }
 
-async function api(path, options = {}) {
-  const headers = { Accept: "application/json", ...(options.headers || {}) };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(path, { ...options, headers });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const d = body.detail || {};
-    const err = new Error(d.error || `${response.status} ${response.statusText}`);
-    err.status = response.status;
-    err.parameter = d.parameter;
-    throw err;
-  }
-  return body;
+// -- names, not ids: scopes, reps and units through the org roster ----------------------------
+function scopeName(scope) {
+  if (!scope || scope === "company") return t("tv.company");
+  const [kind, id] = scope.split(":");
+  return (kind === "unit" ? state.units[id]?.name : state.reps[id]?.name) || id;
 }
 
-function query(params) {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
-  return q.toString();
-}
-
-// -- goals: one gauge per metric with a target ---------------------------------------------
+// -- goals: one gauge per metric with a target -----------------------------------------------
 function point(fraction, r, cx, cy) {
   const angle = Math.PI * (1 - Math.max(0, Math.min(1, fraction)));
   return [cx + r * Math.cos(angle), cy - r * Math.sin(angle)];
@@ -88,94 +60,131 @@ function gauge(line) {
   const [ex1, ey1] = point(expected, r - 16, cx, cy);
   const [ex2, ey2] = point(expected, r + 16, cx, cy);
   const color = `var(--${line.pace_status})`;
+  const f = columnFormat([line.actual, line.target, line.forecast, line.expected_to_date], currency(line.metric));
   const svg = el("svg:svg", { viewBox: "0 0 220 130", role: "img",
-      "aria-label": `${line.metric}: ${pct(line.completion)} of target` },
+      "aria-label": t("tv.gauge_label", { metric: metricName(line.metric), done: pct(line.completion) }) },
     el("svg:path", { d: `M ${cx - r} ${cy} A ${r} ${r} 0 0 1 ${cx + r} ${cy}`,
       stroke: "var(--line)", "stroke-width": 18, fill: "none", "stroke-linecap": "round" }),
     done > 0 ? el("svg:path", { d: `M ${cx - r} ${cy} A ${r} ${r} 0 0 1 ${x} ${y}`,
       stroke: color, "stroke-width": 18, fill: "none", "stroke-linecap": "round" }) : null,
     el("svg:line", { x1: ex1, y1: ey1, x2: ex2, y2: ey2, stroke: "var(--text)", "stroke-width": 3 },
-      el("svg:title", {}, `expected to date: ${money(line.expected_to_date)}`)),
+      el("svg:title", {}, t("tv.expected", { value: f(line.expected_to_date) }))),
     el("svg:text", { x: cx, y: cy - 12, "text-anchor": "middle", fill: "var(--text)",
       "font-size": 30, "font-weight": 700 }, pct(line.completion)),
     el("svg:text", { x: cx, y: cy + 20, "text-anchor": "middle", fill: color, "font-size": 15 },
-      STATUS_TEXT[line.pace_status] || line.pace_status));
+      t(`pace.${line.pace_status}`)));
   return el("div", { class: "gauge" }, svg,
-    el("div", { class: "name" }, line.metric.replaceAll("_", " ")),
-    el("div", { class: "detail" }, `${money(line.actual)} of ${money(line.target)}`
-      + (line.forecast ? ` · forecast ${money(line.forecast)}` : "")));
+    el("div", { class: "name" }, metricName(line.metric)),
+    el("div", { class: "detail" }, t("tv.of_target", { actual: f(line.actual), target: f(line.target) })
+      + (line.forecast ? ` · ${t("tv.forecast", { value: f(line.forecast) })}` : "")));
 }
 
 async function loadGoals() {
   try {
     const goals = await api(`/api/goals?${query({ scope: state.scope })}`);
-    $("goals-title").textContent = `${goals.scope} · ${goals.period}`;
-    $("period").textContent = `${goals.period} · day ${goals.elapsed_days}/${goals.period_days}`;
+    $("goals-title").textContent = `${scopeName(goals.scope)} · ${goals.period}`;
+    $("period").textContent = t("tv.day_of", { period: goals.period, day: goals.elapsed_days, days: goals.period_days });
     const lines = goals.metrics;
-    $("gauges").replaceChildren(...(lines.length ? lines.map(gauge)
-      : [el("p", { class: "muted" }, "No targets set for this scope and period.")]));
+    fill("gauges", lines.length ? lines.map(gauge) : el("p", { class: "muted" }, t("tv.no_targets")));
   } catch (err) {
-    $("gauges").replaceChildren(el("p", { class: "muted" }, err.message));
+    fill("gauges", el("p", { class: "muted" }, err.text || err.message));
   }
 }
 
-// -- funnel: open deals per stage as centred bars, then the economics -----------------------
+// -- funnel: open deals per stage as centred bars, then the economics -------------------------
 async function loadFunnel() {
   try {
     const f = await api(`/api/funnel?${query({ scope: state.scope })}`);
-    const rows = [...f.stages.map((s) => ({ label: s.stage, count: s.open_count, amount: s.open_amount })),
-      { label: "won", count: f.won, amount: f.won_amount }];
+    const rows = [...f.stages.map((s) => ({ label: stageName(s.stage), count: s.open_count, amount: s.open_amount, won: false })),
+      { label: stageName("won"), count: f.won, amount: f.won_amount, won: true }];
+    const cur = state.org?.currency;
+    const m = columnFormat(rows.map((r) => r.amount), cur);
     const max = Math.max(1, ...rows.map((r) => r.count));
     const h = 34, w = 400;
-    const svg = el("svg:svg", { viewBox: `0 0 ${w} ${rows.length * h}`, role: "img", "aria-label": "funnel" },
+    const svg = el("svg:svg", { viewBox: `0 0 ${w} ${rows.length * h}`, role: "img", "aria-label": t("tv.funnel") },
       rows.map((r, i) => {
         const bw = Math.max(40, (w - 20) * (r.count / max));
         return el("svg:g", {},
           el("svg:rect", { x: (w - bw) / 2, y: i * h + 3, width: bw, height: h - 6, rx: 4,
-            fill: r.label === "won" ? "var(--ahead)" : "var(--on_track)", opacity: 0.35 + 0.65 * (i + 1) / rows.length }),
+            fill: r.won ? "var(--ahead)" : "var(--on_track)", opacity: 0.35 + 0.65 * (i + 1) / rows.length }),
           el("svg:text", { x: w / 2, y: i * h + h / 2 + 5, "text-anchor": "middle", fill: "var(--text)", "font-size": 14 },
-            `${r.label}: ${r.count} · ${money(r.amount)}`));
+            `${r.label}: ${r.count} · ${m(r.amount)}`));
       }));
-    $("funnel").replaceChildren(svg);
-    const stats = [["win rate", pct(f.win_rate)], ["avg deal", money(f.avg_deal_size)],
-      ["cycle", f.avg_cycle_days ? `${Math.round(Number(f.avg_cycle_days))} d` : "–"],
-      ["velocity / mo", money(f.velocity_per_month)]];
-    $("funnel-stats").replaceChildren(...stats.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
-    $("diagnosis").replaceChildren(...f.diagnosis.map((d) => el("li", {}, d.message)),
-      ...(f.stalled.length ? [el("li", {}, `${f.stalled.length} stalled deal(s)`)] : []));
+    fill("funnel", svg);
+    const stats = [["tv.win_rate", pct(f.win_rate)], ["tv.avg_deal", money(f.avg_deal_size, cur)],
+      ["tv.cycle", f.avg_cycle_days ? t("tv.days", { n: Math.round(Number(f.avg_cycle_days)) }) : "–"],
+      ["tv.velocity", money(f.velocity_per_month, cur)]];
+    fill("funnel-stats", stats.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", {}, v)]));
+    fill("diagnosis", f.stalled.length ? el("li", {}, t("tv.stalled", { n: f.stalled.length })) : null);
   } catch (err) {
-    $("funnel").replaceChildren(el("p", { class: "muted" }, err.message));
+    fill("funnel", el("p", { class: "muted" }, err.text || err.message));
   }
 }
 
-// -- leaderboard (pushed by the stream) -----------------------------------------------------
+// -- leaderboard (pushed by the stream): as many rows as fit, with each rep's team -------------
 function renderBoard(board) {
-  $("board-title").textContent = `${board.metric.replaceAll("_", " ")} · ${board.scope} · ${board.period}`;
-  $("board").tBodies[0].replaceChildren(...board.entries.map((e) =>
-    el("tr", { class: e.rank === 1 ? "top1" : null },
+  state.lastBoard = board;
+  // The first rows tell how tall a row really is: ask once more for as many as fit.
+  if (!state.fitted && board.entries.length) {
+    state.fitted = true;
+    queueMicrotask(() => { const n = fittingRows(); if (n !== state.boardRows) { state.boardRows = n; connect(); } });
+  }
+  const f = columnFormat(board.entries.map((e) => e.value), currency(board.metric));
+  $("board-title").textContent = `${metricName(board.metric)} · ${scopeName(board.scope)} · ${board.period}`;
+  fill($("board").tBodies[0], board.entries.map((e) =>
+    el("tr", { class: e.rank === 1 ? "top1" : null, "data-rep": e.rep_id },
       el("td", { class: "rank" }, e.rank),
-      el("td", {}, e.name),
-      el("td", { class: "num" }, money(e.value)),
+      el("td", {}, e.name, e.unit_name ? el("span", { class: "team" }, e.unit_name) : null),
+      el("td", { class: "num" }, f(e.value)),
       el("td", { class: "num" }, e.completion ? pct(e.completion) : "–"))));
-  $("board-total").textContent = `total ${money(board.team_total)}`
-    + (board.team_target ? ` of ${money(board.team_target)} (${pct(board.team_completion)})` : "");
+  const total = columnFormat([board.team_total, board.team_target], currency(board.metric));
+  $("board-total").textContent = board.team_target
+    ? t("tv.total_of", { total: total(board.team_total), target: total(board.team_target), done: pct(board.team_completion) })
+    : t("tv.total", { total: total(board.team_total) });
 }
 
-// -- ticker and cheers ---------------------------------------------------------------------
+// Rows that fit the panel between its title and total line (a TV has no scrolling); elsewhere
+// the page scrolls and ten rows are plenty.
+const TV_SCREEN = "(min-width: 1101px) and (min-height: 700px)";
+function fittingRows() {
+  if (!matchMedia(TV_SCREEN).matches) return 10;
+  const panel = $("board-panel");
+  const table = $("board");
+  const row = table.tBodies[0].rows[0]?.getBoundingClientRect().height || 32;
+  const head = table.tHead.getBoundingClientRect().height;
+  const used = panel.querySelector("h2").getBoundingClientRect().height + $("board-total").getBoundingClientRect().height + head + 40;
+  const rows = Math.floor((panel.clientHeight - used) / row);
+  return Math.max(BOARD_MIN, Math.min(BOARD_MAX, rows));
+}
+
+// -- ticker and cheers -------------------------------------------------------------------------
+const rankChange = (p) => (p.rank_before && p.rank_after && p.rank_before !== p.rank_after
+  ? t("tv.rank_change", { from: p.rank_before, to: p.rank_after })
+  : p.rank_after && !p.rank_before ? t("tv.rank_new", { to: p.rank_after }) : null);
+
+// [who, amount, what, extra] of an announcement, in words and names.
 function headline(b) {
   const p = b.payload;
-  if (b.kind === "milestone") return [`${p.scope}`, `${p.percent} % of ${p.metric}`, `${p.period}`];
-  const what = p.source === "OrderSigned" ? `order ${p.order_id ?? ""}` : `deal ${p.opportunity_id ?? ""}`;
-  return [b.rep_name || p.rep_id, money(p.amount), `${what} · ${new Date(b.occurred_at).toLocaleString()}`];
+  if (b.kind === "milestone") {
+    return [scopeName(p.scope), t("tv.milestone_line", { percent: p.percent, metric: metricName(p.metric) }),
+      p.period, money(p.actual)];
+  }
+  const customer = b.account_id || p.account_id;
+  const what = [customer ? t("tv.customer", { customer }) : null, p.unit_name || state.units[p.unit_id]?.name,
+    new Date(b.occurred_at).toLocaleString(i18n.lang, { dateStyle: "short", timeStyle: "short" })].filter(Boolean).join(" · ");
+  return [b.rep_name || p.rep_name || p.rep_id, money(p.amount, p.currency || state.org?.currency), what, rankChange(p)];
 }
 
 function tickerItem(b, fresh) {
-  const [who, amount, what] = headline(b);
+  const [who, amount, what, extra] = headline(b);
   const done = state.cheered.has(b.broadcast_id);
+  const canCheer = Boolean(state.me?.rep_id);
   const button = el("button", { class: `cheer${done ? " done" : ""}`, "data-id": b.broadcast_id,
-    title: "cheer", onclick: () => cheer(b.broadcast_id, button) }, `👏 ${b.cheers}`);
+    disabled: !canCheer, title: canCheer ? t("tv.cheer") : t("tv.cheer_needs_rep"),
+    onclick: () => cheer(b.broadcast_id, button) }, `👏 ${b.cheers}`);
   return el("li", { class: `${b.kind}${fresh ? " fresh" : ""}`, "data-id": b.broadcast_id },
-    el("span", {}, el("span", { class: "who" }, who), " ", el("span", { class: "amount" }, amount)),
+    el("span", {}, el("span", { class: "who" }, who), " ", el("span", { class: "amount" }, amount),
+      extra ? el("span", { class: "rank-change" }, ` ${extra}`) : null),
     button, el("span", { class: "what" }, what));
 }
 
@@ -194,53 +203,33 @@ function setCheers(id, count) {
   if (button) button.textContent = `👏 ${count}`;
 }
 
+// The cheering rep is the token's: a rep token cheers as that rep, with no question asked.
 async function cheer(id, button) {
-  const rep = localStorage.getItem(KEY.rep);
-  const send = (body) => api(`/api/broadcasts/${encodeURIComponent(id)}/cheers`, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   button.disabled = true;
   try {
-    let result;
-    try {
-      result = await send(rep ? { rep_id: rep } : {});
-    } catch (err) {
-      // Open mode or an admin token: the server needs to know which rep is cheering.
-      if (err.parameter !== "rep_id" || err.status === 403) throw err;
-      const asked = prompt("Your rep id, to cheer as you:");
-      if (!asked) return;
-      localStorage.setItem(KEY.rep, asked.trim());
-      result = await send({ rep_id: asked.trim() });
-    }
+    const result = await api(`/api/broadcasts/${encodeURIComponent(id)}/cheers`, { method: "POST", json: {} });
     if (!result.already_cheered) setCheers(id, Number(button.textContent.replace(/\D/g, "")) + 1);
     state.cheered.add(id);
     localStorage.setItem(KEY.cheered, JSON.stringify([...state.cheered].slice(-200)));
     button.classList.add("done");
   } catch (err) {
-    showError(`cheer failed: ${err.message}`);
+    showError(t("tv.cheer_failed", { error: err.text || err.message }));
   } finally {
     button.disabled = false;
   }
 }
 
-function banner(text) {
-  const box = $("banner");
-  box.textContent = text;
-  box.hidden = false;
-  clearTimeout(banner.timer);
-  banner.timer = setTimeout(() => { box.hidden = true; }, 4000);
-}
-
 async function loadBroadcasts() {
   try {
     const { broadcasts } = await api(`/api/broadcasts?limit=${TICKER_SIZE}`);
-    $("ticker").replaceChildren();
+    fill("ticker");
     for (const b of broadcasts.reverse()) addToTicker(b, false);
   } catch (err) {
-    showError(err.message);
+    showError(err.text || err.message);
   }
 }
 
-// -- the live stream -----------------------------------------------------------------------
+// -- the live stream ---------------------------------------------------------------------------
 function refreshSoon() {
   // A burst of wins refreshes goals and funnel once.
   clearTimeout(state.refreshTimer);
@@ -250,7 +239,7 @@ function refreshSoon() {
 function connect() {
   state.stream?.close();
   const boardScope = state.scope.startsWith("unit:") ? state.scope : "company";
-  const source = new EventSource(`/api/stream?${query({ metric: state.metric, scope: boardScope, limit: 10, token })}`);
+  const source = new EventSource(`/api/stream?${query({ metric: state.metric, scope: boardScope, limit: state.boardRows, token: token() })}`);
   state.stream = source;
   source.onopen = () => { $("live").className = "live on"; showError(""); };
   source.onerror = () => { $("live").className = "live off"; };  // EventSource retries itself
@@ -262,28 +251,45 @@ function connect() {
     source.addEventListener(kind, (e) => {
       const b = JSON.parse(e.data);
       addToTicker(b, true);
-      const [who, amount] = headline(b);
-      banner(kind === "deal_won" ? `🎉 ${who} · ${amount}` : `🏁 ${who} · ${amount}`);
+      celebrate(kind, headline(b));
       refreshSoon();
     });
   }
 }
 
-// -- start ---------------------------------------------------------------------------------
+// Static texts of index.html: data-i18n names the catalogue key.
+function translatePage() {
+  document.documentElement.lang = i18n.lang;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-label]")) node.setAttribute("aria-label", t(node.dataset.i18nLabel));
+}
+
+// -- start -------------------------------------------------------------------------------------
 async function start() {
-  setInterval(() => { $("clock").textContent = new Date().toLocaleTimeString(); }, 1000);
+  await loadCatalogue();
+  translatePage();
+  $("controls").append(muteButton());
+  setInterval(() => { $("clock").textContent = new Date().toLocaleTimeString(i18n.lang); }, 1000);
   try {
-    const org = await api("/api/org");
-    const depth = (u) => { let d = 0; let p = u.parent_id; const by = Object.fromEntries(org.units.map((x) => [x.unit_id, x]));
-      while (p && by[p] && d < 10) { d += 1; p = by[p].parent_id; } return d; };
-    const scopes = [["", "my scope"], ["company", "company"],
-      ...org.units.filter((u) => u.kind !== "company").map((u) => [`unit:${u.unit_id}`, `${"· ".repeat(depth(u))}${u.name}`])];
-    $("scope").replaceChildren(...scopes.map(([v, t]) => el("option", { value: v }, t)));
-    $("metric").replaceChildren(...org.metrics.map((m) => el("option", { value: m }, m.replaceAll("_", " "))));
+    [state.me, state.org] = await Promise.all([api("/api/whoami"), api("/api/org")]);
   } catch (err) {
-    showError(err.status === 401 ? "This dashboard needs a token: open it as /?token=…" : err.message);
+    showError(err.status === 401 ? t("tv.needs_token") : err.text);
     return;
   }
+  const org = state.org;
+  state.units = Object.fromEntries(org.units.map((u) => [u.unit_id, u]));
+  state.reps = Object.fromEntries(org.reps.map((r) => [r.rep_id, r]));
+  const depth = (u) => { let d = 0; let p = u.parent_id;
+    while (p && state.units[p] && d < 10) { d += 1; p = state.units[p].parent_id; } return d; };
+  // A rep's own scope is "my scope"; the others are the ones this role may see in detail.
+  const mayDetail = state.me.role === "admin" ? () => true
+    : state.me.role === "manager" ? (u) => { let p = u.unit_id; while (p) { if (p === state.me.unit_id) return true; p = state.units[p]?.parent_id; } return false; }
+      : () => false;
+  const scopes = [["", t("tv.my_scope")], ...(state.me.role === "admin" ? [["company", t("tv.company")]] : []),
+    ...org.units.filter((u) => u.kind !== "company" && mayDetail(u)).map((u) => [`unit:${u.unit_id}`, `${"· ".repeat(depth(u))}${u.name}`])];
+  if (!scopes.some(([v]) => v === state.scope)) state.scope = "";
+  fill("scope", scopes.map(([v, label]) => el("option", { value: v }, label)));
+  fill("metric", org.metrics.map((m) => el("option", { value: m }, metricName(m))));
   $("scope").value = state.scope;
   $("metric").value = state.metric;
   $("scope").addEventListener("change", (e) => {
@@ -297,9 +303,17 @@ async function start() {
     connect();
   });
   await Promise.all([loadGoals(), loadFunnel(), loadBroadcasts()]);
+  state.boardRows = fittingRows();
   connect();
+  // A resized window (or a TV rotated) asks for as many rows as now fit.
+  let resized = null;
+  addEventListener("resize", () => {
+    clearTimeout(resized);
+    resized = setTimeout(() => { const n = fittingRows(); if (n !== state.boardRows) { state.boardRows = n; connect(); } }, 500);
+  });
   // Pace and expected-to-date move with the clock even when nothing is sold.
   setInterval(() => { loadGoals(); loadFunnel(); }, 60000);
+  document.body.dataset.ready = "1";
 }
 
 start();
