@@ -51,8 +51,11 @@ def start_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...
     started: list[ApiProcess] = []
     log_dir = tmp_path_factory.mktemp("api")
 
-    def start(deployment: Deployment, port: int | None = None) -> ApiProcess:
-        api = ApiProcess(deployment.env, log_dir / f"api-{len(started)}.log", port)
+    def start(
+        deployment: Deployment, port: int | None = None, env: dict[str, str] | None = None
+    ) -> ApiProcess:
+        merged = {**deployment.env, **(env or {})}
+        api = ApiProcess(merged, log_dir / f"api-{len(started)}.log", port)
         started.append(api)
         return api.start()
 

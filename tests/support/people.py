@@ -30,6 +30,11 @@ UNITS = {"co": "示例公司", "d1": "华东大区", "t1": "上海一组", "t2":
 
 def floor_history(e: Events, month: str, at: datetime) -> list[AnyEvent]:
     """The org, the month's targets and each rep's activity, every event at `at`."""
+    return [*org_history(e), *month_history(e, month, at)]
+
+
+def org_history(e: Events) -> list[AnyEvent]:
+    """The units and the reps (joined in 2020)."""
     tree = (("co", "company", None), ("d1", "department", "co"), ("t1", "team", "d1"))
     org: list[AnyEvent] = [
         *(e("UnitDefined", "2020-01-01", unit_id=u, name=UNITS[u], kind=k, parent_id=p)
@@ -37,6 +42,11 @@ def floor_history(e: Events, month: str, at: datetime) -> list[AnyEvent]:
         *(e.join(r, "t1", name=NAMES[r]) for r in ("r1", "r2", "r3")),
         e.join("r4", "t2", name=NAMES["r4"]),
     ]  # fmt: skip
+    return org
+
+
+def month_history(e: Events, month: str, at: datetime) -> list[AnyEvent]:
+    """The month's targets and each rep's orders, visits and new opportunities, all at `at`."""
     targets = [
         e.target("rep:r1", "revenue", month, 3000),
         e.target("rep:r2", "revenue", month, 3000),
@@ -54,5 +64,8 @@ def floor_history(e: Events, month: str, at: datetime) -> list[AnyEvent]:
     ]
     for rep, visits, opportunities in (("r1", 15, 4), ("r2", 2, 1), ("r3", 15, 3), ("r4", 15, 2)):
         work += [e.visit(rep, at) for _ in range(visits)]
-        work += [e.created(rep, at, f"{rep}-o{i}", 1000) for i in range(opportunities)]
-    return [*org, *targets, *work]
+        work += [
+            e.created(rep, at, f"{rep}-{month}-o{i}", 1000, close=f"{month}-28")
+            for i in range(opportunities)
+        ]
+    return [*targets, *work]

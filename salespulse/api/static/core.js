@@ -35,7 +35,7 @@ export async function loadCatalogue(lang = chosenLang()) {
   return i18n;
 }
 
-// t("me.rule", {n: 3}): the catalogue's text with {name} filled in. A missing key is a bug:
+// t("me.gap", { gap: "US$3" }): the catalogue's text with {name} filled in. A missing key is a bug:
 // it is logged as a console error (the browser tests fail on those) and shown bracketed.
 export function t(key, vars = {}) {
   let text = i18n.messages[key];
@@ -166,12 +166,17 @@ export function query(params) {
 const NAV = [["/me", "nav.me"], ["/team/", "nav.team"], ["/contest", "nav.contest"],
   ["/targets", "nav.targets"], ["/kpi-versions", "nav.versions"], ["/", "nav.tv"]];
 
+// A page's name in the catalogue, from its path.
+export function pageName(path) {
+  const found = NAV.find(([prefix]) => (prefix === "/" ? path === "/" : path.startsWith(prefix)));
+  return found ? t(found[1]) : path;
+}
+
 function header(me) {
   const here = location.pathname;
   const links = me ? me.pages.map((p) => {
-    const [, key] = NAV.find(([prefix]) => (prefix === "/" ? p === "/" : p.startsWith(prefix))) || [p, p];
     const current = p === here || (p.startsWith("/team/") && here.startsWith("/team/"));
-    return el("a", { href: p, class: current ? "current" : null }, t(key));
+    return el("a", { href: p, class: current ? "current" : null }, pageName(p));
   }) : [];
   const lang = el("select", { id: "lang", "aria-label": t("nav.language"),
     onchange: (e) => { localStorage.setItem(KEY.lang, e.target.value); location.reload(); } },
@@ -191,7 +196,11 @@ export async function boot(render, { allow = null, public: isPublic = false } = 
   await loadCatalogue();
   document.title = `${t(`title.${document.body.dataset.page}`)} · SalesPulse`;
   let me = null;
-  if (token() || !isPublic) {
+  if (!token() && !isPublic) {
+    location.replace(`/login?${query({ next: location.pathname + location.search })}`);
+    return;
+  }
+  if (token()) {
     try {
       me = await api("/api/whoami");
     } catch (err) {

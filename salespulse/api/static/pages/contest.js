@@ -70,6 +70,7 @@ boot(async ({ me, org }) => {
     section("contest.units", pickers()));
   await load();
   const source = new EventSource(`/api/stream?${query({ token: token(), limit: 1 })}`);
+  source.onopen = () => { document.body.dataset.live = "1"; };
   let timer = null;
   const soon = () => { clearTimeout(timer); timer = setTimeout(load, 300); };
   source.addEventListener("deal_won", soon);

@@ -4,7 +4,7 @@ import { $, fill, api, boot, dateText, el, num, pct, section, t } from "/static/
 
 async function load() {
   const { versions } = await api("/api/kpi-versions");
-  fill("versions", el("table", { class: "table", id: "versions-table" },
+  fill("versions", el("div", { class: "scroll" }, el("table", { class: "table", id: "versions-table" },
     el("thead", {}, el("tr", {}, ["col.version", "col.status", "col.description", "col.progress", "col.created", "col.activated"].map((k) => el("th", {}, t(k))))),
     el("tbody", {}, versions.map((v) => el("tr", { "data-version": v.version },
       el("td", { class: "num" }, `v${v.version}`),
@@ -13,7 +13,7 @@ async function load() {
       el("td", {}, v.progress === null ? "–" : el("span", {}, el("span", { class: "bar inline" }, el("span", { style: `width:${100 * Number(v.progress)}%` })),
         ` ${pct(v.progress)}`, v.lag ? ` · ${t("version.lag", { n: num(v.lag) })}` : "")),
       el("td", {}, v.created_at ? dateText(v.created_at, { dateStyle: "medium", timeStyle: "short" }) : "–"),
-      el("td", {}, v.activated_at ? dateText(v.activated_at, { dateStyle: "medium", timeStyle: "short" }) : "–"))))));
+      el("td", {}, v.activated_at ? dateText(v.activated_at, { dateStyle: "medium", timeStyle: "short" }) : "–")))))));
   $("versions-help").textContent = t("version.help");
   if (versions.some((v) => v.status === "building")) setTimeout(load, 2000);
 }

@@ -1,9 +1,9 @@
 // Sign-in: the token is kept in the browser (localStorage); the page shows who it names and
 // the pages that role may open, then goes on to the page asked for.
-import { $, fill, api, boot, el, setToken, showError, t, takeToken } from "/static/core.js";
+import { $, fill, api, boot, el, pageName, setToken, showError, t, takeToken } from "/static/core.js";
 
 function signedIn(me, next) {
-  const pages = me.pages.map((p) => el("li", {}, el("a", { href: p }, p)));
+  const pages = me.pages.map((p) => el("li", {}, el("a", { href: p }, pageName(p))));
   fill("app", el("section", { class: "card narrow", id: "signed-in" },
     el("h1", {}, t("login.welcome", { name: me.rep_name || me.name })),
     el("p", {}, t("login.role_line", { role: t(`role.${me.role}`),

@@ -174,6 +174,7 @@ async function wins() {
 
 function live() {
   const source = new EventSource(`/api/stream?${query({ token: token(), limit: 1 })}`);
+  source.onopen = () => { document.body.dataset.live = "1"; };
   let timer = null;
   source.addEventListener("deal_won", (e) => {
     const b = JSON.parse(e.data);

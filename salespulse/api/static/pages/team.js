@@ -139,6 +139,7 @@ function pickers() {
 function live() {
   const members = () => new Set(ctx.data?.reps.map((r) => r.rep_id) || []);
   const source = new EventSource(`/api/stream?${query({ token: token(), limit: 1 })}`);
+  source.onopen = () => { document.body.dataset.live = "1"; };
   let timer = null;
   source.addEventListener("deal_won", (e) => {
     const b = JSON.parse(e.data);
