@@ -27,6 +27,7 @@ from salespulse.api import (
     routes_people,
     routes_reports,
     routes_targets,
+    routes_versions,
 )
 from salespulse.api.auth import TokenBook
 from salespulse.api.deps import ApiContext
@@ -41,6 +42,7 @@ from salespulse.api.readside import (
 )
 from salespulse.api.request_guard import guard_requests
 from salespulse.api.sse import ChangeHub
+from salespulse.api.versions import CandidateSource
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ def create_app(
     keepalive_s: float = 15.0,
     min_refresh_s: float = 1.0,
     health: Callable[[], dict[str, str]] | None = None,
+    candidates: CandidateSource | None = None,
 ) -> FastAPI:
     """The API: `tokens=None` is open local mode (the caller must bind to loopback)."""
     ctx = ApiContext(
@@ -81,6 +84,7 @@ def create_app(
         keepalive_s=keepalive_s,
         min_refresh_s=min_refresh_s,
         health=health,
+        candidates=candidates,
     )
 
     @contextlib.asynccontextmanager
@@ -136,6 +140,7 @@ def create_app(
         routes_broadcasts,
         routes_ops,
         routes_people,
+        routes_versions,
     ):
         app.include_router(module.router)
     describe_errors(app)

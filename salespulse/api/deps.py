@@ -24,6 +24,7 @@ from salespulse.api.readside import (
 )
 from salespulse.api.resubmissions import Resubmissions
 from salespulse.api.sse import ChangeHub
+from salespulse.api.versions import CandidateSource
 from schemas.periods import Scope
 
 
@@ -46,6 +47,7 @@ class ApiContext:
     # The dependencies' last known state, e.g. {"postgres": "up", "kafka": "down"}.
     health: Callable[[], dict[str, str]] | None = None
     resubmissions: Resubmissions = field(default_factory=Resubmissions, repr=False)
+    candidates: CandidateSource | None = None  # other KPI versions (PostgreSQL only)
     _publisher: Publisher | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

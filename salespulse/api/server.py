@@ -25,6 +25,7 @@ from salespulse.api.health import DependencyProbe
 from salespulse.api.pg import KafkaEndOffsets, PgOps, PgReadSide, pg_listener
 from salespulse.api.readside import Publisher
 from salespulse.api.sse import ChangeHub
+from salespulse.api.versions import PgCandidates
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def build_app(
         background=[pg_listener(settings.database_url, registry_schema), probe.task()],
         health=probe.state,
         notify_status=notify_status,
+        candidates=PgCandidates(pool, registry_schema),
         on_shutdown=[end_offsets.close, pool.close],
         **options,
     )

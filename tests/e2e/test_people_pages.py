@@ -8,7 +8,10 @@ catalogue key logs one) and on any 4xx/5xx answer.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -84,6 +87,7 @@ CASES = [
     ("admin", "/kpi-versions"),
     ("admin", "/"),
 ]
+V2 = Path(__file__).resolve().parents[2] / "examples" / "kpis" / "v2_revised.toml"
 DETAIL_ENDPOINTS = ("/api/goals", "/api/funnel", "/api/behaviour", "/api/plan", "/api/achievement")
 
 
@@ -129,6 +133,16 @@ def people(
             publish(deployment, history)
             deployment.wait_idle()
             _wait_for_version(api.url)
+            # a revised KPI version built beside v1, for the versions page to preview
+            replay = [sys.executable, "-m", "salespulse.cli", "replay", "--kpis", str(V2)]
+            subprocess.run(
+                [*replay, "--no-progress", "--processes", "1"],
+                env={**os.environ, **deployment.env},
+                check=True,
+                timeout=180,
+                capture_output=True,
+            )
+            deployment.wait_idle()
             yield People(api.url, deployment, _month(now), _month(last))
         finally:
             api.stop(timeout=10)
@@ -191,7 +205,9 @@ def detail_scopes(calls: list[str]) -> set[str]:
 
 
 # Data on the pages (names, ids, periods, the KPI file's description) is not text to translate.
+# (the KPI files' descriptions and the metric v2 adds are named by the file, not translated)
 _DATA = [*NAMES.values(), *UNITS.values(), "管理员", "周总", "孙经理", "DESIGN.md Part B defaults"]
+_DATA += [V2.read_text().split('description = "')[1].split('"')[0], "talks"]
 _DATA_PATTERNS = [
     r"\b(?:r\d-)?\d{4}-\d{2}-o\d+\b",  # opportunity ids
     r"salespulse kpi-versions activate N",
@@ -358,3 +374,63 @@ def test_sign_in_keeps_the_token_in_the_browser_and_out_of_the_address(
     assert "上海一组" in page.locator("h1").inner_text()
     assert problems == []
     context.close()
+
+
+def test_a_manager_previews_a_split_then_publishes_it_and_sees_it_in_the_history(
+    people: People, chromium: Browser
+) -> None:
+    # given 上海一组's target of 9000 this month, on its manager's targets page (English)
+    opened = open_page(chromium, people, "manager", "/targets", "en")
+    page = opened.page
+    assert page.locator("#split-value").input_value() == "9000"  # the target in force
+    assert page.locator("#split-into").input_value() == "reps"  # a team splits to its reps
+    # when previewing an even split
+    page.click("#split-preview")
+    page.wait_for_selector("#split-table")
+    # then three reps get 3000 each, and nothing is published yet
+    cells = page.locator("#split-table tbody td.num").all_inner_texts()
+    assert cells == ["$3,000", "$3,000", "$3,000"]
+    assert "nothing is published" in page.locator("#split-result").inner_text()
+    # when publishing it
+    page.click("#split-publish")
+    page.wait_for_selector("#split-result >> text=Published 3 targets")
+    people.deployment.wait_idle()
+    # then a rep's history lists the split, set by the manager
+    page.locator('#tree li[data-scope="rep:r1"] > a').click()
+    page.wait_for_selector("#history-table >> text=孙经理")
+    assert "from a split" in page.locator("#history-table").inner_text()
+    assert opened.problems == []
+    page.context.close()
+
+
+def test_the_versions_page_previews_v2_with_names_and_effects_then_activates_it(
+    people: People, chromium: Browser
+) -> None:
+    # (last in the module: it switches the deployment to v2)
+    # given v2 (revenue at payment, a new rule "visits >= 12 per month per rep") built beside v1
+    opened = open_page(
+        chromium, people, "admin", f"/kpi-versions?period={people.last_month}", "zh-CN"
+    )
+    page = opened.page
+    page.wait_for_selector("body[data-preview='2']")
+    # then the preview names people, and says what the switch would do to them
+    rules = page.locator("#rule-effects").inner_text()
+    assert "新规则使 1 名销售拜访不足 12 次" in rules  # 李强: 2 visits
+    assert "新增未达标" not in rules  # the face-to-face rule: 李强 misses it either way
+    assert "李强，销售额：17% → 0%" in page.locator("#completion-effects").inner_text()
+    assert "陈刚" in page.locator("#rank-effects").inner_text()  # 2nd on revenue, then all tie
+    revenue = page.locator('#changes table[data-metric="revenue"]').inner_text()
+    assert "上海一组" in revenue and "-US$7,000" in revenue  # t1: 7000 of orders, no payments
+    # when the admin activates it (asked twice)
+    page.click("#activate")
+    assert "再点一次" in page.locator("#activate").inner_text()
+    page.click("#activate")
+    page.wait_for_selector("#activated")
+    # then v2 is the active version, for this page and for every reader
+    assert "使用中" in page.locator('#versions-table tr[data-version="2"]').inner_text()
+    headers = {"Authorization": f"Bearer {TOKENS['admin']}"}
+    versions = httpx.get(f"{people.url}/api/kpi-versions", headers=headers).json()["versions"]
+    assert [v["version"] for v in versions if v["status"] == "active"] == [2]
+    page.screenshot(path=str(ARTIFACTS / "people-kpi-versions-activated-zh-CN-tv.png"))
+    assert opened.problems == []
+    page.context.close()

@@ -140,6 +140,30 @@ def test_the_dashboard_is_served_without_a_build_step(path: str, kind: str, word
     assert response.status_code == 200 and kind in response.headers["content-type"]
     body = response.text
     if path == "/":
-        assert '<script src="/static/app.js"' in body and "viewport" in body
+        assert '<script type="module" src="/static/app.js"' in body and "viewport" in body
         body = make_world().get("/static/app.js", who=None).text
     assert words in body
+
+
+@pytest.mark.parametrize(
+    ("path", "module"),
+    [
+        ("/login", "login"),
+        ("/me", "me"),
+        ("/team/t1", "team"),
+        ("/team/company", "team"),
+        ("/contest", "contest"),
+        ("/targets", "targets"),
+        ("/kpi-versions", "kpi-versions"),
+    ],
+)
+def test_each_people_page_is_the_shell_naming_its_module(path: str, module: str) -> None:
+    world = make_world()
+    # (no token needed for the page itself: it asks the API with the token it keeps)
+    page = world.get(path, who=None)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert f'<script type="module" src="/static/pages/{module}.js">' in page.text
+    script = world.get(f"/static/pages/{module}.js", who=None)
+    assert script.status_code == 200 and 'from "/static/core.js"' in script.text
+    for lang in ("zh-CN", "en"):
+        assert world.get(f"/static/i18n/{lang}.json", who=None).json()[f"title.{module}"]

@@ -19,20 +19,34 @@ function visibleUnits(org, me) {
 }
 const scopeOf = (u) => (u.kind === "company" ? "company" : `unit:${u.unit_id}`);
 
+// The tree of the period: each unit with target, allocated and unallocated (its direct
+// children's share), and under each team its reps' targets (from the achievement report).
 async function tree() {
-  const lines = await Promise.all(ctx.units.map(async (u) => {
-    const g = await api(`/api/goals?${query({ scope: scopeOf(u), period: ctx.period })}`);
-    return { u, line: g.metrics.find((m) => m.metric === ctx.metric) || null };
-  }));
-  const f = columnFormat(lines.flatMap(({ line }) => (line ? [line.target, line.allocated, line.unallocated] : [])), currencyOf(ctx.org, ctx.metric));
+  const root = ctx.me.role === "admin" ? "company" : `unit:${ctx.me.unit_id}`;
+  const [lines, report] = await Promise.all([
+    Promise.all(ctx.units.map(async (u) => {
+      const g = await api(`/api/goals?${query({ scope: scopeOf(u), period: ctx.period })}`);
+      return { u, line: g.metrics.find((m) => m.metric === ctx.metric) || null };
+    })),
+    api(`/api/achievement?${query({ scope: root, period: ctx.period, metric: ctx.metric })}`),
+  ]);
+  const f = columnFormat([...lines.flatMap(({ line }) => (line ? [line.target, line.allocated, line.unallocated] : [])),
+    ...report.reps.map((r) => r.target)], currencyOf(ctx.org, ctx.metric));
   const by = Object.fromEntries(lines.map((x) => [x.u.unit_id, x]));
+  const repLeaf = (r) => el("li", { "data-scope": `rep:${r.rep_id}`, class: "rep" },
+    el("a", { href: "#", onclick: (e) => { e.preventDefault(); pick(`rep:${r.rep_id}`); } }, r.name), " ",
+    r.target === null ? el("span", { class: "muted" }, t("targets.none")) : el("span", {}, t("targets.rep_line", { target: f(r.target) })));
   const node = ({ u, line }) => el("li", { "data-scope": scopeOf(u) },
     el("a", { href: "#", onclick: (e) => { e.preventDefault(); pick(scopeOf(u)); } }, u.name), " ",
     line ? el("span", {}, t("targets.line", { target: f(line.target), allocated: f(line.allocated), unallocated: f(line.unallocated) }))
       : el("span", { class: "muted" }, t("targets.none")),
     line && line.unallocated !== null && Number(line.unallocated) !== 0 ? el("span", { class: "badge at_risk" },
       Number(line.unallocated) > 0 ? t("targets.unallocated") : t("targets.over")) : null,
-    (() => { const kids = lines.filter((k) => k.u.parent_id === u.unit_id); return kids.length ? el("ul", {}, kids.map(node)) : null; })());
+    (() => {
+      const kids = lines.filter((k) => k.u.parent_id === u.unit_id).map(node);
+      const reps = report.reps.filter((r) => r.unit_id === u.unit_id).map(repLeaf);
+      return kids.length || reps.length ? el("ul", {}, kids, reps) : null;
+    })());
   const roots = lines.filter((x) => !by[x.u.parent_id]);
   fill("tree", el("ul", { class: "tree" }, roots.map(node)));
 }
@@ -55,8 +69,10 @@ async function history() {
 }
 
 function splitForm() {
+  const id = ctx.scope.split(":")[1];
+  const hasChildren = ctx.scope === "company" || ctx.org.units.some((u) => u.parent_id === id);
   const into = el("select", { id: "split-into", "aria-label": t("targets.into") },
-    ["children", "reps"].map((v) => el("option", { value: v }, t(`into.${v}`))));
+    ["children", "reps"].map((v) => el("option", { value: v, selected: v === (hasChildren ? "children" : "reps") }, t(`into.${v}`))));
   const by = el("select", { id: "split-by", "aria-label": t("targets.by") }, ["even", "share"].map((v) => el("option", { value: v }, t(`by.${v}`))));
   const value = el("input", { id: "split-value", type: "number", min: 0, step: "any", "aria-label": t("col.value") });
   const prorate = el("input", { id: "split-prorate", type: "checkbox" });
@@ -99,8 +115,9 @@ function scopeLabel(scope) {
 function pick(scope) {
   ctx.scope = scope;
   $("picked").textContent = scopeLabel(scope);
-  const canSplit = ctx.me.role === "admin" || ctx.me.role === "manager";
-  fill("split-box", canSplit ? splitForm() : el("p", { class: "muted" }, t("targets.no_split")));
+  const canSplit = (ctx.me.role === "admin" || ctx.me.role === "manager") && !scope.startsWith("rep:");
+  const why = scope.startsWith("rep:") ? "targets.no_split_rep" : "targets.no_split";
+  fill("split-box", canSplit ? splitForm() : el("p", { class: "muted" }, t(why)));
   history();
 }
 
