@@ -103,6 +103,7 @@ def target(floor: Floor) -> Target:
         "rep_id": st.sampled_from(reps),
         "broadcast_id": st.sampled_from([b["broadcast_id"] for b in recent]),
         "fmt": st.sampled_from(["csv", "xlsx"]),
+        "version": st.integers(1, 3),  # the active one, and versions nobody built
     }
     split = st.fixed_dictionaries(
         {

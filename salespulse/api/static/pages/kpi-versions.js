@@ -94,8 +94,8 @@ async function switchTo(v, button) {
   }
   button.disabled = true;
   await api(`/api/kpi-versions/${v.version}/activate`, { method: "POST" });
-  fill("preview", el("p", { id: "activated", class: "ok" }, t("version.activated", { v: v.version })));
   await load();
+  fill("preview", el("p", { id: "activated", class: "ok" }, t("version.activated", { v: v.version })));
 }
 
 boot(async ({ org }) => {
