@@ -37,7 +37,7 @@ function changesTable(p) {
   return el("div", { id: "changes" }, metrics.map((metric) => {
     const rows = p.changes.filter((c) => c.metric === metric);
     const f = columnFormat(rows.flatMap((c) => [c.active, c.candidate, c.difference]), currencyOf(ctx.org, metric));
-    return el("div", { class: "scroll" }, el("h3", {}, metricName(metric)), el("table", { class: "table", "data-metric": metric },
+    return el("div", { class: "scroll" }, el("h3", { class: "metric" }, metricName(metric)), el("table", { class: "table", "data-metric": metric },
       el("thead", {}, el("tr", {}, ["col.scope", "version.before", "version.after", "version.difference"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, rows.map((c) => el("tr", {}, el("td", {}, c.scope === "company" ? t("me.company") : c.name),
         el("td", { class: "num" }, f(c.active)), el("td", { class: "num" }, f(c.candidate)),

@@ -53,6 +53,18 @@ async function goals() {
   return g.metrics.map((l) => l.metric);
 }
 
+// Goal -> strategy -> action: what the revenue target takes at the rep's own rates.
+async function plan() {
+  const p = await api(`/api/plan?${query({ scope: `rep:${ctx.rep}`, period: ctx.period, metric: "revenue" })}`);
+  if (p.target === null || p.required_wins === null) { fill("plan"); return; }
+  const cur = ctx.org.currency;
+  fill("plan", el("p", { class: "plan" }, t("me.plan", {
+    target: money(p.target, cur), rate: pct(p.win_rate.value), size: money(p.avg_deal_size.value, cur),
+    wins: num(p.required_wins), opportunities: num(p.required_opportunities),
+    leads: p.required_leads === null ? "–" : num(p.required_leads), visits: p.required_visits === null ? "–" : num(p.required_visits),
+  })));
+}
+
 async function ranks(metrics) {
   const repRow = ctx.org.reps.find((r) => r.rep_id === ctx.rep);
   const scopes = [["company", t("me.company")]];
@@ -69,7 +81,7 @@ async function ranks(metrics) {
       const gap = above ? t("me.to_next", { gap: f(Number(above.value) - Number(mine.value)), name: above.name, rank: above.rank })
         : t("me.top");
       rows.push(el("tr", { "data-metric": metric },
-        el("td", {}, metricName(metric)), el("td", {}, label),
+        el("td", { class: "metric" }, metricName(metric)), el("td", {}, label),
         el("td", { class: "num rank" }, t("me.rank_of", { rank: mine.rank, n: b.entries.length })),
         el("td", { class: "num" }, f(mine.value)), el("td", {}, gap)));
     }
@@ -109,6 +121,8 @@ function lastDay() {
   return end < now ? end : now;
 }
 
+const MOVES = 8;  // the day's latest pipeline moves; the count says how many more
+
 async function daily() {
   const today = lastDay();
   const days = [...Array(7).keys()].map((i) => {
@@ -126,8 +140,9 @@ async function daily() {
       t("daily.wins", { n: first.wins.length }), " · ",
       t("daily.orders", { n: first.orders.length, amount: f(first.orders.reduce((s, o) => s + Number(o.amount), 0)) }), " · ",
       t("daily.payments", { n: first.payments, amount: f(first.payment_amount) })),
-    first.pipeline_moves.length ? el("ul", { class: "moves" }, first.pipeline_moves.map((m) =>
-      el("li", {}, t("daily.move", { deal: m.opportunity_id, from: m.from_stage ? stageName(m.from_stage) : "–", to: stageName(m.to_stage) })))) : null);
+    first.pipeline_moves.length ? el("ul", { class: "moves" }, first.pipeline_moves.slice(-MOVES).reverse().map((m) =>
+      el("li", {}, t("daily.move", { deal: m.opportunity_id, from: m.from_stage ? stageName(m.from_stage) : "–", to: stageName(m.to_stage) }))),
+    first.pipeline_moves.length > MOVES ? el("li", { class: "muted" }, t("daily.more_moves", { n: first.pipeline_moves.length - MOVES })) : null) : null);
   const week = el("table", { class: "table" },
     el("thead", {}, el("tr", {}, ["col.day", "col.activities", "col.wins", "col.orders", "col.payments"].map((k) => el("th", {}, t(k))))),
     el("tbody", {}, rest.map((r) => el("tr", {},
@@ -147,7 +162,7 @@ async function funnel() {
       el("span", { class: "label" }, stageName(s.stage)),
       el("span", { class: "bar" }, el("span", { style: `width:${100 * s.open_count / max}%` })),
       el("span", { class: "num" }, t("funnel.open", { n: s.open_count, amount: f(s.open_amount) }))))),
-    el("p", {}, t("funnel.stats", { rate: pct(fn.win_rate), size: f(fn.avg_deal_size), days: num(fn.avg_cycle_days) })),
+    el("p", {}, t("funnel.stats", { rate: pct(fn.win_rate), size: money(fn.avg_deal_size, cur), days: num(fn.avg_cycle_days) })),
     fn.diagnosis.length ? el("ul", { class: "diagnosis" }, fn.diagnosis.map((d) => el("li", {}, diagnosisText(d, ctx.org.currency)))) : null,
     el("h3", {}, t("funnel.stalled", { n: fn.stalled.length })),
     fn.stalled.length ? el("table", { class: "table", id: "stalled" },
@@ -191,7 +206,7 @@ function live() {
 
 async function refresh() {
   const metrics = await goals();
-  await Promise.all([ranks(metrics), rules(), daily(), funnel(), wins()]);
+  await Promise.all([ranks(metrics), rules(), daily(), funnel(), wins(), plan()]);
 }
 
 boot(async ({ me, org }) => {
@@ -208,7 +223,7 @@ boot(async ({ me, org }) => {
     el("div", { class: "page-head" }, el("h1", {}, title), el("span", { id: "period", class: "muted" }),
       el("div", { class: "pickers" }, periodPicker(ctx.period))),
     el("div", { class: "grid me" },
-      section("me.goals", el("div", { id: "goals", class: "goals" })),
+      section("me.goals", el("div", { id: "goals", class: "goals" }), el("div", { id: "plan" })),
       section("me.rules", el("div", { id: "rules" })),
       section("me.ranks", el("div", { id: "ranks" })),
       section("me.wins", el("div", { id: "wins" })),
