@@ -64,7 +64,7 @@ function tree(units, cur) {
 
 // [field, label, class]: "num" right-aligns; "opt" columns give way on a phone.
 const COLUMNS = [
-  ["name", "col.rep", ""], ["unit_name", "col.team", "opt"], ["target", "col.target", "num"],
+  ["name", "col.rep", ""], ["unit_name", "col.team", "opt"], ["target", "col.target", "num opt"],
   ["assessed", "team.assessed", "num opt"], ["actual", "col.actual", "num"],
   ["completion", "col.completion", "num"], ["pace_status", "col.pace", ""],
   ["forecast", "col.forecast", "num opt"], ["in_healthy_band", "col.band", "opt"],
@@ -101,7 +101,7 @@ function table(rows, cur) {
     return el("tr", { class: behind ? `flag ${r.pace_status}` : null, "data-rep": r.rep_id },
       el("td", {}, el("a", { href: `/me?rep=${encodeURIComponent(r.rep_id)}` }, r.name), behind ? reasons(r) : null),
       el("td", { class: "opt" }, r.unit_name || "–"),
-      el("td", { class: "num" }, money(r.target)), el("td", { class: "num opt" }, money(r.assessed)),
+      el("td", { class: "num opt" }, money(r.target)), el("td", { class: "num opt" }, money(r.assessed)),
       el("td", { class: "num" }, money(r.actual)), el("td", { class: "num" }, pct(r.completion)),
       el("td", {}, paceBadge(r.pace_status)), el("td", { class: "num opt" }, money(r.forecast)),
       el("td", { class: "opt" }, r.in_healthy_band === null ? "–" : t(r.in_healthy_band ? "team.in_band" : "team.out_band")));
@@ -113,7 +113,8 @@ function render() {
   const d = ctx.data, cur = currencyOf(ctx.org, ctx.metric);
   const behind = d.reps.filter((r) => r.pace_status === "behind" || r.pace_status === "at_risk");
   fill("summary", gauge(d.total, cur),
-    el("p", { class: "behind-count" }, t("team.behind_count", { n: behind.length, total: d.reps.length })));
+    behind.length ? el("p", { class: "behind-count" }, t("team.behind_count", { n: behind.length, total: d.reps.length }))
+      : el("p", { class: "ok" }, t("team.nobody_behind", { total: d.reps.length })));
   fill("units", d.units.length ? tree(d.units, cur) : el("p", { class: "empty" }, t("team.no_units")));
   fill("table", d.reps.length ? table(d.reps, cur) : el("p", { class: "empty" }, t("team.no_reps")));
 }
