@@ -77,6 +77,7 @@ def test_a_split_publishes_children_with_lineage_and_a_repeat_publishes_nothing(
         "set_by": "admin #0",
         "decomposition_id": decomposition,
         "override": False,
+        "refused_by_lock": False,
     }
 
 
