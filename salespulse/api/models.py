@@ -140,6 +140,8 @@ class TargetOut(Out):
     set_by: str | None  # who set it (TargetSet v2; None for older events)
     decomposition_id: str | None  # the split that produced it
     override: bool  # set by an admin over a lock
+    # Came after its own scope and period's lock (by occurred_at): recorded, not in force.
+    refused_by_lock: bool = False
 
 
 class LockOut(Out):

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from infra.publisher import PublishError
 from producers.admission import Admission
+from projections.model.lockrule import refused_by_lock
 from projections.model.readmodel import Target
 from projections.targets.decomposition import DecompositionError, SplitRequest, decompose
 from projections.targets.decomposition.completion import CompletionError, complete
@@ -61,12 +62,16 @@ def get_target_history(
             raise bad("metric", f"unknown metric {metric!r}: not in the KPI version, no targets")
         current = view.model.targets(scope=str(sc), period=pe.text, metric=metric)
         locks = covering_locks(view.model, sc, pe)
+        own = next((x for x in locks if (x.scope, x.period) == (str(sc), pe.text)), None)
     return TargetHistoryOut(
         scope=str(sc),
         metric=metric,
         period=pe.text,
         current=target_out(current[0]) if current else None,
-        entries=[target_out(t) for t in rows],
+        entries=[
+            target_out(t).model_copy(update={"refused_by_lock": refused_by_lock(t, own)})
+            for t in rows
+        ],
         locked=bool(locks),
         locks=[lock_out(x) for x in locks],
     )

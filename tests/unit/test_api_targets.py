@@ -6,11 +6,13 @@ November targets rep:r1 1200, unit:t1 2000, company 5000; unit:t2's November is 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.support.api import World, make_world
+from tests.support.builders import Events
 
 T1_REPS = {"scope": "unit:t1", "metric": "revenue", "period": "2026-11", "into": "reps"}
 D1_TEAMS = {"scope": "unit:d1", "metric": "revenue", "period": "2026-11", "into": "children"}
@@ -75,6 +77,7 @@ def test_a_split_publishes_children_with_lineage_and_a_repeat_publishes_nothing(
         "set_by": "admin #0",
         "decomposition_id": decomposition,
         "override": False,
+        "refused_by_lock": False,
     }
 
 
@@ -158,3 +161,20 @@ def test_goals_show_what_the_children_were_given(world: World) -> None:
     assert revenue["allocated_over_time"] is None
     r1 = world.get("/api/goals?scope=rep:r1&period=2026-11").json()["metrics"]
     assert {(m["allocated"], m["unallocated"]) for m in r1} == {(None, None)}
+
+
+def test_the_history_reports_a_target_set_the_fold_refused_for_coming_after_its_lock() -> None:
+    e = Events(first_id=80_000)
+    at = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    extra = [
+        e.target("unit:t1", "calls", "2026-12", 10, at=at),
+        e.lock("unit:t1", "2026-12", at=at.replace(hour=10)),
+        e.target("unit:t1", "calls", "2026-12", 99, at=at.replace(hour=10, microsecond=14000)),
+    ]
+    world = make_world(extra=extra)
+    body = world.get("/api/targets/history?scope=unit:t1&metric=calls&period=2026-12").json()
+    assert [(x["value"], x["refused_by_lock"]) for x in body["entries"]] == [
+        ("10", False),
+        ("99", True),
+    ]
+    assert body["current"]["value"] == "10"
