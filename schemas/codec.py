@@ -46,6 +46,7 @@ class _Writer:
     schema: SchemaVersion
     parsed: dict[str, Any]  # the envelope-physical form, see _envelope_physical
     decimal_fields: tuple[str, ...]
+    record_lists: tuple[str, ...]  # arrays of records (CreditAssigned.shares): models to dicts
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class _Codec:
         for type_ in registry.by_type:
             latest = registry.latest(type_)
             self.writers[type_] = _Writer(
-                latest, physical[latest.fingerprint], _decimal_fields(latest)
+                latest, physical[latest.fingerprint], _decimal_fields(latest), _record_lists(latest)
             )
         for fp, sv in registry.by_fingerprint.items():
             latest = registry.latest(sv.type)
@@ -119,6 +120,17 @@ def _decimal_fields(sv: SchemaVersion) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _record_lists(sv: SchemaVersion) -> tuple[str, ...]:
+    data = next(f for f in sv.schema["fields"] if f["name"] == "data")
+    return tuple(
+        f["name"]
+        for f in data["type"]["fields"]
+        if isinstance(f["type"], dict)
+        and f["type"]["type"] == "array"
+        and isinstance(f["type"]["items"], dict)
+    )
+
+
 _OFFSETS: dict[int, timezone] = {0: UTC}
 
 
@@ -149,6 +161,8 @@ def encode(event: AnyEvent) -> bytes:
         # refuses any exponent below -scale, so rescale (exactly: the value has <= 4 places).
         if amount is not None and amount.as_tuple().exponent < -AMOUNT_SCALE:
             data[name] = amount.quantize(_QUANTUM)
+    for name in writer.record_lists:
+        data[name] = [dict(item.__dict__) for item in data[name]]
     recorded_at = event.recorded_at
     record = {
         "event_id": str(event.event_id),

@@ -186,6 +186,71 @@ class CheeredData(_Data):
     broadcast_id: Id
 
 
+# -- corrections: the log is never edited, a correction is an event of its own ----------------
+
+
+class OrderAmendedData(_Data):
+    order_id: Id
+    amount: Money  # the order's amount from now on
+    currency: Currency
+    reason: str
+
+
+class OrderCancelledData(_Data):
+    order_id: Id
+    reason: str
+
+
+class PaymentReversedData(_Data):
+    payment_id: Id
+    amount: Money | None = None  # None: the whole payment
+    currency: Currency | None = None  # None: the payment's own currency
+    reason: str
+
+
+class OpportunityReopenedData(_Data):
+    opportunity_id: Id
+    to_stage: Stage
+    reason: str
+
+
+class CreditShare(_Data):
+    rep_id: Id
+    share: Money  # a fraction in (0, 1]
+
+    @field_validator("share")
+    @classmethod
+    def _fraction(cls, v: Decimal) -> Decimal:
+        if not 0 < v <= 1:
+            raise ValueError("must be more than 0 and at most 1")
+        return v
+
+
+class CreditAssignedData(_Data):
+    order_id: Id | None = None
+    opportunity_id: Id | None = None
+    shares: tuple[CreditShare, ...]
+
+    @field_validator("shares")
+    @classmethod
+    def _whole(cls, v: tuple[CreditShare, ...]) -> tuple[CreditShare, ...]:
+        if not v:
+            raise ValueError("must name at least one rep")
+        reps = [s.rep_id for s in v]
+        if len(set(reps)) != len(reps):
+            raise ValueError("name a rep more than once")
+        total = sum((s.share for s in v), Decimal(0))
+        if total != 1:
+            raise ValueError(f"must sum to 1, they sum to {total.normalize()}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CreditAssignedData:
+        if (self.order_id is None) == (self.opportunity_id is None):
+            raise ValueError("name exactly one of order_id and opportunity_id")
+        return self
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -302,6 +367,31 @@ class Cheered(_RepEvent):
     data: CheeredData
 
 
+class OrderAmended(_RepEvent):
+    type: Literal["OrderAmended"]
+    data: OrderAmendedData
+
+
+class OrderCancelled(_RepEvent):
+    type: Literal["OrderCancelled"]
+    data: OrderCancelledData
+
+
+class PaymentReversed(_RepEvent):
+    type: Literal["PaymentReversed"]
+    data: PaymentReversedData
+
+
+class OpportunityReopened(_RepEvent):
+    type: Literal["OpportunityReopened"]
+    data: OpportunityReopenedData
+
+
+class CreditAssigned(_RepEvent):
+    type: Literal["CreditAssigned"]
+    data: CreditAssignedData
+
+
 Event = Annotated[
     UnitDefined
     | RepJoined
@@ -319,7 +409,12 @@ Event = Annotated[
     | PaymentReceived
     | CallLogged
     | VisitCompleted
-    | Cheered,
+    | Cheered
+    | OrderAmended
+    | OrderCancelled
+    | PaymentReversed
+    | OpportunityReopened
+    | CreditAssigned,
     Field(discriminator="type"),
 ]
 

@@ -7,6 +7,7 @@ import types
 import typing
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -55,6 +56,13 @@ _BY_NAME: dict[str, st.SearchStrategy[Any]] = {
     "scope": _SCOPES,
     "period": _PERIODS,
     "currency": st.sampled_from(sorted(ISO_4217)),
+    # Shares sum to exactly 1: cut [0, 10000] (in 0.0001) at distinct points, one share per gap.
+    "shares": st.lists(st.integers(1, 9999), unique=True, max_size=4).map(
+        lambda cuts: [
+            {"rep_id": f"r{i}", "share": Decimal(b - a).scaleb(-4)}
+            for i, (a, b) in enumerate(pairwise([0, *sorted(cuts), 10000]))
+        ]
+    ),
 }
 
 
@@ -92,6 +100,10 @@ def events(draw: st.DrawFn, type_: str) -> AnyEvent:
     }
     if type_ == "UnitDefined":  # parent_id is null exactly for the company
         data["parent_id"] = None if data["kind"] == "company" else draw(_TEXT)
+    if type_ == "CreditAssigned":  # exactly one of order_id and opportunity_id
+        named = draw(st.sampled_from(["order_id", "opportunity_id"]))
+        data["order_id" if named == "opportunity_id" else "opportunity_id"] = None
+        data[named] = draw(_TEXT)
     rep_required = cls.model_fields["rep_id"].is_required()
     return parse_event(
         {

@@ -37,14 +37,19 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 PUBLISHED = {
     "CallLogged.v1": "5cb3ccc33038d9cc",
     "Cheered.v1": "a0949607953c098e",
+    "CreditAssigned.v1": "98a73fc23a4985b4",
     "LeadCreated.v1": "fec6a8a507c96a6c",
     "LeadQualified.v1": "2a4870eab81edc04",
     "OpportunityCreated.v1": "342b7f099067eb74",
     "OpportunityLost.v1": "53a321cbba85314e",
+    "OpportunityReopened.v1": "d8b61d4c3335618f",
     "OpportunityStageChanged.v1": "bab9a227b324c419",
     "OpportunityWon.v1": "e53a7d834f47dfc6",
+    "OrderAmended.v1": "0aa930f5eb9fbeb6",
+    "OrderCancelled.v1": "bf8f93f5449f4e36",
     "OrderSigned.v1": "135613ce5307ff91",
     "PaymentReceived.v1": "de003c83c46154c0",
+    "PaymentReversed.v1": "2355edacbecb1551",
     "RepJoined.v1": "89f39c09acdebf4f",
     "RepLeft.v1": "c50a42583e148ea6",
     "RepTransferred.v1": "05b7e6b313098fad",
@@ -64,7 +69,11 @@ MODEL_ONLY = {"type"}
 
 # Pipeline stages are configuration (DESIGN.md), so they travel as strings even though the
 # default model narrows them to the default stages.
-STAGE_FIELDS = {("OpportunityCreated", "stage"), ("OpportunityStageChanged", "to_stage")}
+STAGE_FIELDS = {
+    ("OpportunityCreated", "stage"),
+    ("OpportunityStageChanged", "to_stage"),
+    ("OpportunityReopened", "to_stage"),
+}
 
 REGISTRY = default_registry()
 ALL_VERSIONS = REGISTRY.versions()
@@ -97,6 +106,13 @@ def _avro_kind(avro_type: Any) -> tuple[Any, ...]:
             return (logical,)
         if avro_type["type"] == "enum":
             return ("enum", frozenset(avro_type["symbols"]))
+        if avro_type["type"] == "array":
+            return ("array", _avro_kind(avro_type["items"]))
+        if avro_type["type"] == "record":
+            return (
+                "record",
+                tuple(sorted((f["name"], _avro_kind(f["type"])) for f in avro_type["fields"])),
+            )
         return (avro_type["type"],)
     return (avro_type,)
 
@@ -111,6 +127,11 @@ def _model_kind(annotation: Any) -> tuple[Any, ...]:
         return _model_kind(args[0])
     if origin is typing.Literal:
         return ("enum", frozenset(args))
+    if origin is tuple:  # tuple[Model, ...]: an Avro array of records
+        return ("array", _model_kind(args[0]))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = annotation.model_fields.items()
+        return ("record", tuple(sorted((n, _model_kind(f.annotation)) for n, f in fields)))
     simple = {
         str: ("string",),
         bool: ("boolean",),
