@@ -81,6 +81,7 @@ class InMemoryProjection:
 
     def apply(self, deltas: Iterable[Delta]) -> None:
         self.state.add_all(deltas)
+        self.state.settle(self.ctx)
 
     def apply_batch(self, records: Sequence[Record]) -> AppliedResult:
         """Same contract as PostgresProjectionStore.apply_batch (offsets, event_id dedupe)."""
@@ -96,6 +97,10 @@ class InMemoryProjection:
             self.fingerprints[event_id] = plan.copies[event_id][2]
             self.apply(plan.folded[event_id])
             batch.add_all(plan.folded[event_id])
+        # The batch's view of its entities' credits (for the metric names it touched).
+        for key in batch.unsettled:
+            batch.credits[key] = self.state.credits[key]
+        batch.unsettled.clear()
         self.offsets.update(plan.offsets)
         return result_of(plan, new_ids, batch)
 
@@ -118,7 +123,24 @@ class InMemoryProjection:
             s.stages,
             s.wins,
             s.cheers,
+            s.facts,
+            s.credits,
         )
+
+    def _metric_cells(self) -> list[tuple[str, str, date, Decimal, Any]]:
+        """(metric, rep, day, value, reached_at): per-event sums and the entities' credits."""
+        cells: dict[tuple[str, str, date], list[Any]] = {
+            k: list(v) for k, v in self.state.metrics.items()
+        }
+        for rows in self.state.credits.values():
+            for c in rows:
+                cell = cells.get((c.metric, c.rep_id, c.day))
+                if cell is None:
+                    cells[(c.metric, c.rep_id, c.day)] = [c.value, c.at]
+                else:
+                    cell[0] += c.value
+                    cell[1] = max(cell[1], c.at)
+        return [(m, r, d, v, at) for (m, r, d), (v, at) in cells.items()]
 
     # -- reading (ReadModel) -------------------------------------------------------------
     def units(self) -> Mapping[str, Unit]:
@@ -145,7 +167,7 @@ class InMemoryProjection:
     ) -> dict[tuple[str, str], MetricTotal]:
         wanted, by_rep = set(metrics), _by_rep(spans)
         sums: dict[tuple[str, str], tuple[Decimal, Any]] = {}
-        for (metric, rep_id, day), (value, at) in self.state.metrics.items():
+        for metric, rep_id, day, value, at in self._metric_cells():
             if metric in wanted and _in_spans(by_rep, rep_id, day):
                 old = sums.get((metric, rep_id))
                 if old is not None:
@@ -158,7 +180,7 @@ class InMemoryProjection:
         return sorted(
             (
                 MetricDay(m, r, d, v, at)
-                for (m, r, d), (v, at) in self.state.metrics.items()
+                for m, r, d, v, at in self._metric_cells()
                 if m in wanted and _in_spans(by_rep, r, d)
             ),
             key=lambda row: (row.metric, row.rep_id, row.day),

@@ -7,11 +7,14 @@ from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
+from projections.model.context import FoldContext
 from projections.model.deltas import (
     ActivityDelta,
     CheerDelta,
+    CreditRow,
     DealWonCandidate,
     Delta,
+    FactDelta,
     MembershipDelta,
     MetricDelta,
     OpportunityDelta,
@@ -20,6 +23,7 @@ from projections.model.deltas import (
     TargetLockDelta,
     UnitDefinedDelta,
 )
+from projections.model.entities import EntityKey, credits_of
 from projections.model.state import OpportunityState, merge_opportunity
 
 
@@ -29,6 +33,11 @@ class Aggregate:
     Sums add, `reached_at` takes max, definitions and targets are last-writer-wins on
     (at, event_id), locks and cheers keep the first, history rows are sets keyed by event_id.
     The PostgreSQL store writes an Aggregate with ON CONFLICT clauses doing the same merges.
+
+    Orders, payments and opportunities are also sets of facts (`facts`, keyed by entity);
+    `settle(ctx)` recomputes the credited metric rows (`credits`) of every entity that got a
+    fact since the last settle, from all of its facts. A store first adds the facts it already
+    holds for those entities with `add_known_facts`, so `new_facts` is what it has to write.
     """
 
     def __init__(self) -> None:
@@ -44,6 +53,10 @@ class Aggregate:
         self.stages: dict[tuple[str, UUID], StageEnteredDelta] = {}
         self.wins: dict[UUID, DealWonCandidate] = {}
         self.cheers: dict[tuple[str, str], CheerDelta] = {}
+        self.facts: dict[EntityKey, dict[UUID, FactDelta]] = {}
+        self.new_facts: dict[UUID, FactDelta] = {}
+        self.credits: dict[EntityKey, tuple[CreditRow, ...]] = {}
+        self.unsettled: set[EntityKey] = set()
 
     def add_all(self, deltas: Iterable[Delta]) -> None:
         metrics, activities, adders = self.metrics, self.activities, self.ADDERS
@@ -99,6 +112,25 @@ class Aggregate:
     def _win(self, d: DealWonCandidate) -> None:
         self.wins[d.event_id] = d
 
+    def _fact(self, d: FactDelta) -> None:
+        key = (d.kind, d.entity_id)
+        self.facts.setdefault(key, {})[d.event_id] = d
+        self.new_facts[d.event_id] = d
+        self.unsettled.add(key)
+
+    def add_known_facts(self, facts: Iterable[FactDelta]) -> None:
+        """Facts a store already holds (not to be written again) for entities of this batch."""
+        for d in facts:
+            self.facts.setdefault((d.kind, d.entity_id), {}).setdefault(d.event_id, d)
+
+    def settle(self, ctx: FoldContext) -> list[EntityKey]:
+        """Recompute the credits of every entity with a new fact; returns those entities."""
+        keys = sorted(self.unsettled)
+        for key in keys:
+            self.credits[key] = credits_of(key, self.facts[key].values(), ctx)
+        self.unsettled.clear()
+        return keys
+
     def _cheer(self, d: CheerDelta) -> None:
         old = self.cheers.get((d.broadcast_id, d.rep_id))
         if old is None or (d.at, d.event_id) < (old.at, old.event_id):
@@ -114,4 +146,5 @@ class Aggregate:
         StageEnteredDelta: _stage,
         DealWonCandidate: _win,
         CheerDelta: _cheer,
+        FactDelta: _fact,
     }

@@ -142,5 +142,6 @@ def result_of(plan: BatchPlan, new_ids: Sequence[UUID], batch: Aggregate) -> App
         offsets=dict(plan.offsets),
         deal_wins=tuple(batch.wins.values()),
         cheers=tuple(batch.cheers.values()),
-        metrics=frozenset(metric for metric, _, _ in batch.metrics),
+        metrics=frozenset(metric for metric, _, _ in batch.metrics)
+        | frozenset(c.metric for rows in batch.credits.values() for c in rows),
     )

@@ -12,6 +12,8 @@ from uuid import UUID
 # (projections/postgres/migrations), so the store writes them as they are.
 
 Outcome = Literal["won", "lost"]
+# What an OpportunityDelta may set: "reopened" clears the outcome (the deal is open again).
+OutcomeChange = Literal["won", "lost", "reopened"]
 
 
 class MetricDelta(NamedTuple):
@@ -93,17 +95,18 @@ class OpportunityInfo(NamedTuple):
 class OpportunityDelta(NamedTuple):
     """Field groups of a deal's current state, each last-writer-wins on (at, event_id).
 
-    A None group is not touched by this event. The owner (rep_id) follows the latest event.
+    A None group is not touched by this event. The owner (rep_id) follows the latest event
+    that names one (a reopening does not move the deal to whoever reopened it).
     """
 
     opportunity_id: str
     event_id: UUID
     at: datetime
-    rep_id: str
+    rep_id: str | None
     info: OpportunityInfo | None = None
     stage: str | None = None  # open stages only; won/lost go to `outcome`
     amount: Decimal | None = None
-    outcome: Outcome | None = None
+    outcome: OutcomeChange | None = None
     reason: str | None = None
 
 
@@ -139,6 +142,41 @@ class CheerDelta(NamedTuple):
     at: datetime
 
 
+class FactDelta(NamedTuple):
+    """One fact about an order, payment or opportunity; the entity is the set of its facts.
+
+    Metrics of orders, payments and outcomes are computed from all of an entity's facts
+    (projections.model.entities), so corrections arriving in any order give the same numbers.
+    Fields are in the entity_facts table's column order; amounts are as written (currency).
+    """
+
+    kind: str  # order, payment, opportunity
+    entity_id: str
+    event_id: UUID
+    at: datetime
+    day: date  # org-local day of `at`
+    fact: str  # the event type
+    rep_id: str
+    amount: Decimal | None = None
+    currency: str | None = None
+    account_id: str | None = None
+    ref_id: str | None = None  # an order's opportunity_id, a payment's order_id
+    text: str | None = None  # a reason, or the stage a deal is reopened at
+    shares: tuple[tuple[str, Decimal], ...] | None = None  # CreditAssigned: (rep_id, share)
+
+
+class CreditRow(NamedTuple):
+    """What one entity adds to a metric cell (rep, day): derived from its facts, replaced whole."""
+
+    kind: str
+    entity_id: str
+    metric: str
+    rep_id: str
+    day: date
+    value: Decimal
+    at: datetime  # the latest fact time that moved this cell: the leaderboard's reached_at
+
+
 Delta = (
     MetricDelta
     | ActivityDelta
@@ -150,4 +188,5 @@ Delta = (
     | StageEnteredDelta
     | DealWonCandidate
     | CheerDelta
+    | FactDelta
 )

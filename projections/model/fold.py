@@ -15,6 +15,7 @@ from projections.model.deltas import (
     CheerDelta,
     DealWonCandidate,
     Delta,
+    FactDelta,
     MembershipDelta,
     MetricDelta,
     OpportunityDelta,
@@ -29,14 +30,19 @@ from schemas.events import (
     AnyEvent,
     CallLogged,
     Cheered,
+    CreditAssigned,
     LeadCreated,
     LeadQualified,
     OpportunityCreated,
     OpportunityLost,
+    OpportunityReopened,
     OpportunityStageChanged,
     OpportunityWon,
+    OrderAmended,
+    OrderCancelled,
     OrderSigned,
     PaymentReceived,
+    PaymentReversed,
     RepJoined,
     RepLeft,
     RepTransferred,
@@ -47,6 +53,11 @@ from schemas.events import (
 )
 
 Handler = Callable[[Any, FoldContext, date], list[Delta]]
+# Metrics of these types are not added per event: they follow the entity's facts (orders,
+# payments, deal outcomes), which corrections change (projections.model.entities).
+ENTITY_METRIC_EVENTS = frozenset(
+    {"OrderSigned", "PaymentReceived", "OpportunityWon", "OpportunityLost"}
+)
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -83,9 +94,22 @@ Evaluator = Callable[[Any, FoldContext], Decimal | None]
 
 @functools.lru_cache(maxsize=16)
 def compiled(kpis: KpiDefinitions) -> dict[str, tuple[tuple[str, Evaluator], ...]]:
-    """Per event type, each metric's evaluator: built once per KPI version, not per event."""
+    """Per event type, each per-event metric's evaluator: built once per KPI version.
+
+    Entity metric event types are left out: the fold adds nothing per event for them.
+    """
     return {
         event: tuple((m.name, _evaluator(m)) for m in metrics)
+        for event, metrics in kpis.by_event.items()
+        if event not in ENTITY_METRIC_EVENTS
+    }
+
+
+@functools.lru_cache(maxsize=16)
+def metric_evaluators(kpis: KpiDefinitions) -> dict[str, tuple[tuple[MetricDef, Evaluator], ...]]:
+    """Per event type, each metric with its evaluator (the entities' credits use these)."""
+    return {
+        event: tuple((m, _evaluator(m)) for m in metrics)
         for event, metrics in kpis.by_event.items()
     }
 
@@ -205,11 +229,15 @@ def _opportunity_won(e: OpportunityWon, ctx: FoldContext, day: date) -> list[Del
     won = DealWonCandidate(
         e.event_id, "OpportunityWon", e.rep_id, amount, None, d.opportunity_id, None, at, day
     )
+    fact = FactDelta(
+        "opportunity", d.opportunity_id, e.event_id, at, day, e.type, e.rep_id, d.amount, d.currency
+    )
     return [
         OpportunityDelta(d.opportunity_id, e.event_id, at, e.rep_id, amount=amount, outcome="won"),
         StageEnteredDelta(d.opportunity_id, e.event_id, "won", at),
         _activity(e, day, "win", "", amount),
         won,
+        fact,
     ]
 
 
@@ -221,6 +249,9 @@ def _opportunity_lost(e: OpportunityLost, ctx: FoldContext, day: date) -> list[D
         ),
         StageEnteredDelta(d.opportunity_id, e.event_id, "lost", at),
         _activity(e, day, "loss", d.reason),
+        FactDelta(
+            "opportunity", d.opportunity_id, e.event_id, at, day, e.type, e.rep_id, text=d.reason
+        ),
     ]
 
 
@@ -238,11 +269,99 @@ def _order_signed(e: OrderSigned, ctx: FoldContext, day: date) -> list[Delta]:
         e.occurred_at,
         day,
     )
-    return [_activity(e, day, "order", "", amount), won]
+    fact = FactDelta(
+        "order",
+        d.order_id,
+        e.event_id,
+        e.occurred_at,
+        day,
+        e.type,
+        e.rep_id,
+        d.amount,
+        d.currency,
+        d.account_id,
+        d.opportunity_id,
+    )
+    return [_activity(e, day, "order", "", amount), won, fact]
 
 
 def _payment_received(e: PaymentReceived, ctx: FoldContext, day: date) -> list[Delta]:
-    return [_activity(e, day, "payment", "", ctx.to_base(e.data.amount, e.data.currency))]
+    d = e.data
+    fact = FactDelta(
+        "payment", d.payment_id, e.event_id, e.occurred_at, day, e.type, e.rep_id,
+        d.amount, d.currency, ref_id=d.order_id,
+    )  # fmt: skip
+    return [_activity(e, day, "payment", "", ctx.to_base(d.amount, d.currency)), fact]
+
+
+def _order_amended(e: OrderAmended, ctx: FoldContext, day: date) -> list[Delta]:
+    d = e.data
+    amount = ctx.to_base(d.amount, d.currency)  # a currency without a rate fails here, once
+    fact = FactDelta(
+        "order", d.order_id, e.event_id, e.occurred_at, day, e.type, e.rep_id,
+        d.amount, d.currency, text=d.reason,
+    )  # fmt: skip
+    return [_activity(e, day, "amendment", d.reason, amount), fact]
+
+
+def _order_cancelled(e: OrderCancelled, ctx: FoldContext, day: date) -> list[Delta]:
+    d = e.data
+    fact = FactDelta(
+        "order", d.order_id, e.event_id, e.occurred_at, day, e.type, e.rep_id, text=d.reason
+    )
+    return [_activity(e, day, "cancellation", d.reason), fact]
+
+
+def _payment_reversed(e: PaymentReversed, ctx: FoldContext, day: date) -> list[Delta]:
+    d = e.data
+    amount = _ZERO if d.amount is None else ctx.to_base(d.amount, d.currency)
+    fact = FactDelta(
+        "payment", d.payment_id, e.event_id, e.occurred_at, day, e.type, e.rep_id,
+        d.amount, d.currency, text=d.reason,
+    )  # fmt: skip
+    return [_activity(e, day, "reversal", d.reason, amount), fact]
+
+
+def _opportunity_reopened(e: OpportunityReopened, ctx: FoldContext, day: date) -> list[Delta]:
+    d, at = e.data, e.occurred_at
+    return [
+        # rep_id None: reopening does not hand the deal to whoever reopened it.
+        OpportunityDelta(
+            d.opportunity_id, e.event_id, at, None, stage=d.to_stage, outcome="reopened"
+        ),
+        StageEnteredDelta(d.opportunity_id, e.event_id, d.to_stage, at),
+        _activity(e, day, "reopen", d.to_stage),
+        FactDelta(
+            "opportunity", d.opportunity_id, e.event_id, at, day, e.type, e.rep_id, text=d.to_stage
+        ),
+    ]
+
+
+def _credit_assigned(e: CreditAssigned, ctx: FoldContext, day: date) -> list[Delta]:
+    d, at = e.data, e.occurred_at
+    shares = tuple(sorted((s.rep_id, s.share) for s in d.shares))
+    deltas: list[Delta] = [_activity(e, day, "credit", "")]
+    if d.order_id is not None:
+        deltas.append(
+            FactDelta("order", d.order_id, e.event_id, at, day, e.type, e.rep_id, shares=shares)
+        )
+    if d.opportunity_id is not None:
+        # The deal's owner becomes its largest share (ties: the smaller rep_id).
+        owner = min(shares, key=lambda s: (-s[1], s[0]))[0]
+        deltas.append(OpportunityDelta(d.opportunity_id, e.event_id, at, owner))
+        deltas.append(
+            FactDelta(
+                "opportunity",
+                d.opportunity_id,
+                e.event_id,
+                at,
+                day,
+                e.type,
+                e.rep_id,
+                shares=shares,
+            )
+        )
+    return deltas
 
 
 def _call_logged(e: CallLogged, ctx: FoldContext, day: date) -> list[Delta]:
@@ -276,4 +395,9 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "CallLogged": _call_logged,
     "VisitCompleted": _visit_completed,
     "Cheered": _cheered,
+    "OrderAmended": _order_amended,
+    "OrderCancelled": _order_cancelled,
+    "PaymentReversed": _payment_reversed,
+    "OpportunityReopened": _opportunity_reopened,
+    "CreditAssigned": _credit_assigned,
 }

@@ -19,6 +19,7 @@ Measure = Literal["count", "sum"]
 ForecastMethod = Literal["pipeline", "run_rate", "none"]
 FieldKind = Literal["bool", "number", "text", "date"]
 RulePer = Literal["rep", "team", "unit", "company"]
+CorrectionPolicy = Literal["restate", "clawback"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _CONDITION = re.compile(r"^\s*([A-Za-z_]\w*)\s*(==|=|!=|>=|<=|>|<)\s*(\S.*?)\s*$")
@@ -97,6 +98,9 @@ class KpiDefinitions:
     rules: tuple[Rule, ...]
     source: str = ""  # the TOML text, stored with the projection version
     by_event: Mapping[str, tuple[MetricDef, ...]] = field(default_factory=dict)
+    # Where a correction's difference is booked: on the corrected fact's own day ("restate"),
+    # or on the correction's day, leaving reported periods as they were ("clawback").
+    corrections: CorrectionPolicy = "restate"
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -273,7 +277,7 @@ def parse_kpis(text: str, origin: str = "<string>") -> KpiDefinitions:
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise KpiError(f"{origin}: version must be a positive integer, got {version!r}")
-    unknown = set(doc) - {"version", "description", "metrics", "pipeline", "rules"}
+    unknown = set(doc) - {"version", "description", "metrics", "pipeline", "rules", "corrections"}
     if unknown:
         raise KpiError(f"{origin}: unknown top-level key(s) {', '.join(sorted(unknown))}")
     metrics: dict[str, MetricDef] = {}
@@ -289,6 +293,11 @@ def parse_kpis(text: str, origin: str = "<string>") -> KpiDefinitions:
         rules = tuple(_rule(r, metrics) for r in doc.get("rules", []))
     except KpiError as exc:
         raise KpiError(f"{origin}: {exc}") from exc
+    corrections = doc.get("corrections", "restate")
+    if corrections not in ("restate", "clawback"):
+        raise KpiError(
+            f"{origin}: corrections must be 'restate' or 'clawback', got {corrections!r}"
+        )
     by_event: dict[str, list[MetricDef]] = {}
     for m in metrics.values():
         by_event.setdefault(m.event, []).append(m)
@@ -302,6 +311,7 @@ def parse_kpis(text: str, origin: str = "<string>") -> KpiDefinitions:
         rules=rules,
         source=text,
         by_event={k: tuple(v) for k, v in by_event.items()},
+        corrections=corrections,
     )
 
 

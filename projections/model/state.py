@@ -47,7 +47,7 @@ def merge_opportunity(state: OpportunityState | None, d: OpportunityDelta) -> Op
     s = state or OpportunityState(d.opportunity_id)
     stamp: Stamp = (d.at, d.event_id)
     changes: dict[str, Any] = {}
-    if newer(stamp, s.rep_stamp):
+    if d.rep_id is not None and newer(stamp, s.rep_stamp):
         changes.update(rep_id=d.rep_id, rep_stamp=stamp)
     if d.info is not None and newer(stamp, s.info_stamp):
         changes.update(info=d.info, info_stamp=stamp)
@@ -56,7 +56,9 @@ def merge_opportunity(state: OpportunityState | None, d: OpportunityDelta) -> Op
     if d.amount is not None and newer(stamp, s.amount_stamp):
         changes.update(amount=d.amount, amount_stamp=stamp)
     if d.outcome is not None and newer(stamp, s.outcome_stamp):
-        changes.update(outcome=d.outcome, reason=d.reason, outcome_stamp=stamp)
+        # A reopening is an outcome fact too (the latest one wins), whose outcome is "open".
+        outcome = None if d.outcome == "reopened" else d.outcome
+        changes.update(outcome=outcome, reason=d.reason, outcome_stamp=stamp)
     return replace(s, **changes) if changes else s
 
 
@@ -73,7 +75,7 @@ def opportunity_of(s: OpportunityState, history: Iterable[StageEntry]) -> Opport
         amount=s.amount,
         stage=s.stage,
         outcome=s.outcome,
-        closed_at=s.outcome_stamp[0] if s.outcome_stamp else None,
+        closed_at=s.outcome_stamp[0] if s.outcome_stamp and s.outcome else None,
         reason=s.reason,
         history=tuple(sorted(history)),
     )

@@ -107,6 +107,39 @@ ON CONFLICT (broadcast_id, rep_id) DO UPDATE SET at = EXCLUDED.at, event_id = EX
 WHERE (EXCLUDED.at, EXCLUDED.event_id) < (c.at, c.event_id)
 """
 
+# -- entities: facts, and their credited rows replaced whole ------------------------------------
+# Workers of different partitions may touch one entity (an order and its cancellation keyed by
+# different reps): each takes the entities' locks, in key order, before reading their facts,
+# so the second reads the first's committed facts and computes from all of them.
+LOCK_ENTITIES = """
+SELECT pg_advisory_xact_lock(hashtextextended(%s || k.kind || ':' || k.entity_id, 0))
+FROM unnest(%b::text[], %b::text[]) AS k(kind, entity_id)
+"""
+SELECT_FACTS = """
+SELECT f.kind, f.entity_id, f.event_id, f.at, f.day, f.fact, f.rep_id, f.amount, f.currency,
+       f.account_id, f.ref_id, f.text, f.shares
+FROM {s}.entity_facts f JOIN unnest(%b::text[], %b::text[]) AS k(kind, entity_id)
+  ON f.kind = k.kind AND f.entity_id = k.entity_id
+"""
+INSERT_FACTS = """
+INSERT INTO {s}.entity_facts
+    (kind, entity_id, event_id, at, day, fact, rep_id, amount, currency, account_id, ref_id,
+     text, shares)
+SELECT * FROM unnest(%b::text[], %b::text[], %b::uuid[], %b::timestamptz[], %b::date[],
+                     %b::text[], %b::text[], %b::numeric[], %b::text[], %b::text[], %b::text[],
+                     %b::text[], %b::text[])
+ON CONFLICT DO NOTHING
+"""
+DELETE_CREDITS = """
+DELETE FROM {s}.entity_credits c USING unnest(%b::text[], %b::text[]) AS k(kind, entity_id)
+WHERE c.kind = k.kind AND c.entity_id = k.entity_id
+"""
+INSERT_CREDITS = """
+INSERT INTO {s}.entity_credits (kind, entity_id, metric, rep_id, day, value, reached_at)
+SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::date[], %b::numeric[],
+                     %b::timestamptz[])
+"""
+
 # Opportunity field groups: each is replaced only by a newer (at, event) stamp.
 OPPORTUNITY_GROUPS: dict[str, tuple[str, ...]] = {
     "rep": ("rep_id",),
@@ -161,18 +194,24 @@ SELECT_MEMBERSHIPS = """
 SELECT rep_id, event_id, at, day, unit_id, name FROM {s}.rep_memberships
 ORDER BY rep_id, day, at, event_id
 """
+# Per-event sums and the entities' credited rows, read as one set of cells.
+_METRIC_CELLS = """(
+    SELECT metric, rep_id, day, value, reached_at FROM {s}.metric_daily
+    UNION ALL
+    SELECT metric, rep_id, day, value, reached_at FROM {s}.entity_credits)"""
 SELECT_METRIC_TOTALS = f"""
 SELECT m.metric, m.rep_id, sum(m.value), max(m.reached_at)
-FROM {{s}}.metric_daily m JOIN {SPANS}
+FROM {_METRIC_CELLS} m JOIN {SPANS}
   ON m.rep_id = iv.rep_id AND m.day >= iv.d0 AND m.day < iv.d1
 WHERE m.metric = ANY(%s::text[])
 GROUP BY m.metric, m.rep_id ORDER BY m.metric, m.rep_id
 """
 SELECT_METRIC_DAYS = f"""
-SELECT m.metric, m.rep_id, m.day, m.value, m.reached_at
-FROM {{s}}.metric_daily m JOIN {SPANS}
+SELECT m.metric, m.rep_id, m.day, sum(m.value), max(m.reached_at)
+FROM {_METRIC_CELLS} m JOIN {SPANS}
   ON m.rep_id = iv.rep_id AND m.day >= iv.d0 AND m.day < iv.d1
 WHERE m.metric = ANY(%s::text[])
+GROUP BY m.metric, m.rep_id, m.day
 ORDER BY m.metric, m.rep_id, m.day
 """
 SELECT_ACTIVITY_TOTALS = f"""

@@ -136,25 +136,38 @@ class Events:
         return self("OpportunityLost", at, rep, opportunity_id=opp, reason=reason)
 
     def order(
-        self, rep: str, at: When, amount: Any, currency: str = "USD", opp: str | None = None
+        self,
+        rep: str,
+        at: When,
+        amount: Any,
+        currency: str = "USD",
+        opp: str | None = None,
+        order_id: str | None = None,
     ) -> AnyEvent:
         return self(
             "OrderSigned",
             at,
             rep,
-            order_id=f"o{self.next_id}",
+            order_id=order_id or f"o{self.next_id}",
             opportunity_id=opp,
             account_id="a1",
             amount=str(amount),
             currency=currency,
         )
 
-    def payment(self, rep: str, at: When, amount: Any, currency: str = "USD") -> AnyEvent:
+    def payment(
+        self,
+        rep: str,
+        at: When,
+        amount: Any,
+        currency: str = "USD",
+        payment_id: str | None = None,
+    ) -> AnyEvent:
         return self(
             "PaymentReceived",
             at,
             rep,
-            payment_id=f"p{self.next_id}",
+            payment_id=payment_id or f"p{self.next_id}",
             order_id="o1",
             amount=str(amount),
             currency=currency,
@@ -162,3 +175,41 @@ class Events:
 
     def cheer(self, rep: str, at: When, broadcast_id: str) -> AnyEvent:
         return self("Cheered", at, rep, broadcast_id=broadcast_id)
+
+    # -- corrections ----------------------------------------------------------------------
+    def amend(
+        self, rep: str, at: When, order_id: str, amount: Any, currency: str = "USD"
+    ) -> AnyEvent:
+        return self(
+            "OrderAmended",
+            at,
+            rep,
+            order_id=order_id,
+            amount=str(amount),
+            currency=currency,
+            reason="typo",
+        )
+
+    def cancel(self, rep: str, at: When, order_id: str) -> AnyEvent:
+        return self("OrderCancelled", at, rep, order_id=order_id, reason="withdrawn")
+
+    def reverse(self, rep: str, at: When, payment_id: str, amount: Any = None) -> AnyEvent:
+        extra: dict[str, Any] = {} if amount is None else {"amount": str(amount)}
+        return self("PaymentReversed", at, rep, payment_id=payment_id, reason="bounced", **extra)
+
+    def reopen(self, rep: str, at: When, opp: str, to: str = "negotiation") -> AnyEvent:
+        return self(
+            "OpportunityReopened", at, rep, opportunity_id=opp, to_stage=to, reason="fell through"
+        )
+
+    def credit(
+        self,
+        rep: str,
+        at: When,
+        shares: dict[str, Any],
+        order_id: str | None = None,
+        opp: str | None = None,
+    ) -> AnyEvent:
+        target = {"order_id": order_id} if order_id is not None else {"opportunity_id": opp}
+        listed = [{"rep_id": r, "share": str(v)} for r, v in shares.items()]
+        return self("CreditAssigned", at, rep, shares=listed, **target)

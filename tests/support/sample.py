@@ -19,6 +19,7 @@ def random_history(
     start: date = date(2026, 10, 1),
     tz: tzinfo = UTC,
     per_day: int = 6,
+    corrections: float = 0.0,
 ) -> list[AnyEvent]:
     """A plausible history in a plausible log order, with some events arriving late.
 
@@ -26,6 +27,11 @@ def random_history(
     mid-way; targets are set, revised and (late) revised with an older timestamp; each rep
     each day logs calls and visits, works leads and deals through the stages to won or lost,
     signs orders (some in EUR) and receives payments; colleagues cheer the wins.
+
+    With `corrections` (a rate multiplier: 1 is a few percent), some orders are re-sent,
+    amended or cancelled, payments reversed, won deals reopened, credit split or reassigned —
+    by another rep (so on another partition), days later; some corrections sit in the log
+    *before* what they correct.
     """
     rnd = random.Random(seed)
     e = Events(tz=tz, first_id=seed * 10_000_000 + 1)
@@ -169,6 +175,9 @@ def random_history(
                         )
                         log.append(e.payment(owner, at(hour + 0.2), amount // 2, currency=currency))
                         del open_deals[opp]
+                        if corrections:
+                            deal, later = log[-3:], at(hour + 1)
+                            _correct(rnd, corrections, e, log, late, rep_ids, owner, deal, later)
                     elif roll > 0.93:
                         log.append(e.lost(owner, at(hour), opp, rnd.choice(["price", "timing"])))
                         del open_deals[opp]
@@ -197,6 +206,48 @@ def random_history(
     for position, event in sorted(late, key=lambda x: x[0], reverse=True):
         log.insert(min(position, len(log)), event)
     return log
+
+
+def _correct(
+    rnd: random.Random,
+    rate: float,
+    e: Events,
+    log: list[AnyEvent],
+    late: list[tuple[int, AnyEvent]],
+    rep_ids: list[str],
+    owner: str,
+    deal: list[AnyEvent],
+    after: datetime,
+) -> None:
+    """Corrections of one won deal (its OpportunityWon, OrderSigned, PaymentReceived)."""
+    won, order, payment = deal
+    other = rnd.choice([r for r in rep_ids if r != owner] or rep_ids)
+    when = after + timedelta(days=rnd.randint(0, 10), hours=rnd.random())
+    made: list[AnyEvent] = []
+    roll = rnd.random()
+    order_id, currency = order.data.order_id, order.data.currency  # type: ignore[attr-defined]
+    if roll < 0.05 * rate:
+        made.append(e.amend(other, when, order_id, rnd.randrange(500, 40_000, 100), currency))
+    elif roll < 0.08 * rate:
+        made.append(e.cancel(other, when, order_id))
+    elif roll < 0.10 * rate:  # the same order signed again under a new event_id: an amendment
+        made.append(
+            e.order(owner, when, rnd.randrange(500, 40_000, 100), currency, order_id=order_id)
+        )
+    if rnd.random() < 0.06 * rate:
+        amount = None if rnd.random() < 0.4 else payment.data.amount / 2  # type: ignore[attr-defined]
+        made.append(e.reverse(other, when, payment.data.payment_id, amount))  # type: ignore[attr-defined]
+    if rnd.random() < 0.04 * rate:
+        made.append(e.reopen(other, when, won.data.opportunity_id))  # type: ignore[attr-defined]
+    if rnd.random() < 0.06 * rate:
+        shares = {owner: "0.5", other: "0.5"} if rnd.random() < 0.6 else {other: "1"}
+        target = rnd.choice([{"order_id": order_id}, {"opp": won.data.opportunity_id}])  # type: ignore[attr-defined]
+        made.append(e.credit(other, when, shares, **target))
+    for correction in made:
+        if rnd.random() < 0.2:  # arrives before what it corrects
+            log.insert(max(0, len(log) - rnd.randint(3, 40)), correction)
+        else:
+            late.append((len(log) + rnd.randint(0, 400), correction))
 
 
 def _days(start: date, days: int) -> list[str]:

@@ -12,13 +12,17 @@ from hypothesis import strategies as st
 from projections.memory.oracle import build_oracle
 from projections.memory.projection import InMemoryProjection
 from projections.model.context import FoldContext
-from projections.model.kpi import default_kpis
+from projections.model.kpi import default_kpis, parse_kpis
 from schemas.events import AnyEvent
 from tests.support.builders import Events
 
 CTX = FoldContext(default_kpis(), fx_rates={"EUR": Decimal("1.0833")})
+_CLAWBACK = default_kpis().source.replace("version = 1", 'version = 2\ncorrections = "clawback"')
+CONTEXTS = (CTX, FoldContext(parse_kpis(_CLAWBACK), fx_rates={"EUR": Decimal("1.0833")}))
 REPS = ("r1", "r2")
 OPPS = ("o1", "o2")
+ORDERS = ("k1", "k2")  # shared order ids: a second OrderSigned of one is an amendment
+PAYMENTS = ("p1", "p2")
 # Few distinct instants, so that equal timestamps (ties broken by event_id) are common.
 INSTANTS = [
     datetime(2026, 11, 1, 9, tzinfo=UTC) + timedelta(days=d, hours=h)
@@ -45,6 +49,24 @@ SPECS: st.SearchStrategy[tuple[Any, ...]] = st.one_of(
     st.tuples(st.just("lost"), rep, at, st.sampled_from(OPPS)),
     st.tuples(st.just("cheer"), rep, at, st.sampled_from(["b1", "b2"])),
     st.tuples(st.just("unit"), unit, at),
+    # Corrections, often of entities whose facts are elsewhere in the shuffled history.
+    st.tuples(
+        st.just("signed"), rep, at, st.sampled_from(ORDERS), amount, st.sampled_from(["USD", "EUR"])
+    ),
+    st.tuples(st.just("amend"), rep, at, st.sampled_from(ORDERS), amount),
+    st.tuples(st.just("cancel"), rep, at, st.sampled_from(ORDERS)),
+    st.tuples(st.just("paid"), rep, at, st.sampled_from(PAYMENTS), amount),
+    st.tuples(st.just("reverse"), rep, at, st.sampled_from(PAYMENTS), st.none() | amount),
+    st.tuples(st.just("reopen"), rep, at, st.sampled_from(OPPS), stage),
+    st.tuples(
+        st.just("credit"),
+        rep,
+        at,
+        st.sampled_from([("order_id", o) for o in ORDERS] + [("opp", o) for o in OPPS]),
+        st.sampled_from(
+            [{"r1": "1"}, {"r2": "1"}, {"r1": "0.5", "r2": "0.5"}, {"r1": "0.3333", "r2": "0.6667"}]
+        ),
+    ),
 )
 
 
@@ -75,6 +97,21 @@ def build(specs: list[tuple[Any, ...]]) -> list[AnyEvent]:
             events.append(e.lost(*args))
         elif kind == "cheer":
             events.append(e.cheer(*args))
+        elif kind == "signed":
+            events.append(e.order(args[0], args[1], args[3], currency=args[4], order_id=args[2]))
+        elif kind == "amend":
+            events.append(e.amend(*args))
+        elif kind == "cancel":
+            events.append(e.cancel(*args))
+        elif kind == "paid":
+            events.append(e.payment(args[0], args[1], args[3], payment_id=args[2]))
+        elif kind == "reverse":
+            events.append(e.reverse(*args))
+        elif kind == "reopen":
+            events.append(e.reopen(*args))
+        elif kind == "credit":
+            (field, target), shares = args[2], args[3]
+            events.append(e.credit(args[0], args[1], shares, **{field: target}))
         else:
             events.append(
                 e(
@@ -98,10 +135,11 @@ def test_any_arrival_order_with_duplicates_gives_the_same_projection(
     specs: list[tuple[Any, ...]], data: st.DataObject
 ) -> None:
     events = build(specs)
-    reference = build_oracle(events, CTX).snapshot()
+    ctx = data.draw(st.sampled_from(CONTEXTS), label="corrections policy")
+    reference = build_oracle(events, ctx).snapshot()
     shuffled = data.draw(st.permutations(events), label="order")
     repeats = data.draw(st.lists(st.sampled_from(events), max_size=10), label="repeats")
-    assert build_oracle([*shuffled, *repeats], CTX).snapshot() == reference
+    assert build_oracle([*shuffled, *repeats], ctx).snapshot() == reference
 
 
 @settings(max_examples=100, deadline=None)
@@ -113,12 +151,13 @@ def test_batches_across_partitions_with_replays_give_the_same_projection(
     # they are applied in batches that interleave partitions and replay earlier offsets,
     # then the result equals the oracle over the plain list.
     events = build(specs)
-    reference = build_oracle(events, CTX).snapshot()
+    ctx = data.draw(st.sampled_from(CONTEXTS), label="corrections policy")
+    reference = build_oracle(events, ctx).snapshot()
     partitions: dict[int, list[AnyEvent]] = {0: [], 1: [], 2: []}
     for event in events:
         partitions[data.draw(st.integers(0, 2), label="partition")].append(event)
     log = [(p, o, ev) for p, evs in partitions.items() for o, ev in enumerate(evs)]
-    projection = InMemoryProjection(CTX)
+    projection = InMemoryProjection(ctx)
     position = dict.fromkeys(partitions, 0)
     while any(position[p] < len(partitions[p]) for p in partitions):
         batch = []
