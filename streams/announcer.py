@@ -17,6 +17,7 @@ from projections.broadcasts.log import (
     mark_relayed,
     unrelayed,
 )
+from projections.broadcasts.retractions import retractions
 from projections.model.batch import AppliedResult
 from projections.model.kpi import KpiDefinitions
 from projections.postgres.reads import PostgresReadModel
@@ -54,12 +55,14 @@ class Announcer:
         """apply_batch's in-transaction hook for the active version: record announcements."""
 
         def within(conn: psycopg.Connection[Any], result: AppliedResult) -> None:
-            if not result.deal_wins:
+            if not result.deal_wins and not result.corrections:
                 return
             view = PostgresReadModel(conn, projection_schema)
             items = announcements(
                 view, kpis, result.deal_wins, self.tz, self.clock(), self.live_cutoff
             )
+            if result.corrections:
+                items += retractions(conn, self.schema, view, kpis, result.corrections)
             insert_broadcasts(conn, items, self.schema)
 
         return within

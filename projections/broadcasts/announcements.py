@@ -50,7 +50,7 @@ def announcements(
     """The broadcasts for the deal wins a batch newly applied, in occurred_at order."""
     deals = sorted(_one_per_deal(wins), key=lambda w: (w.at, str(w.event_id)))
     live = [w for w in deals if now - w.at <= live_cutoff]
-    context = _Context(rm, kpis)
+    context = AnnouncementContext(rm, kpis)
     out: list[NewBroadcast] = []
     for win in deals:
         item = deal_won_broadcast(win)
@@ -85,7 +85,7 @@ def _one_per_deal(wins: Sequence[DealWonCandidate]) -> list[DealWonCandidate]:
     return [w for w in wins if w.source == "OpportunityWon" or w.opportunity_id is None]
 
 
-class _Context:
+class AnnouncementContext:
     """Reads shared by the announcements of one batch, each made once."""
 
     def __init__(self, rm: ReadModel, kpis: KpiDefinitions) -> None:

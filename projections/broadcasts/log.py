@@ -25,11 +25,14 @@ from projections.postgres.migrate import migrate
 from projections.queries.numbers import plain
 
 BROADCASTS_CHANNEL = "salespulse_broadcasts"
-BroadcastKind = Literal["deal_won", "milestone", "leaderboard"]
+BroadcastKind = Literal[
+    "deal_won", "milestone", "leaderboard", "deal_retracted", "deal_corrected", "milestone_revoked"
+]
 
 # Serialises writers until commit, so that seq order is commit order: without it a reader
 # that has seen seq 7 could miss seq 6 committed a moment later by another worker. Broadcasts
 # are rare (a deal win, a milestone), so the lock costs nothing measurable.
+_COLUMNS = "seq, broadcast_id, kind, payload, occurred_at, created_at"
 LOCK_WRITERS = "SELECT pg_advisory_xact_lock(hashtext('salespulse.broadcasts'))"
 INSERT_BROADCAST = """
 INSERT INTO {r}.broadcasts (broadcast_id, kind, payload, occurred_at)
@@ -38,7 +41,19 @@ ON CONFLICT (broadcast_id) DO NOTHING
 RETURNING seq
 """
 NOTIFY_BROADCAST = "SELECT pg_notify(%s, %s)"
-_COLUMNS = "seq, broadcast_id, kind, payload, occurred_at, created_at"
+# The announcement of the deal a correction is about: a direct order's, or a won deal's.
+SELECT_ANNOUNCED_ORDER = f"""
+SELECT {_COLUMNS} FROM {{r}}.broadcasts
+WHERE kind = 'deal_won' AND payload->>'order_id' = %s AND payload->>'source' = 'OrderSigned'
+ORDER BY seq LIMIT 1
+"""
+SELECT_ANNOUNCED_DEAL = f"""
+SELECT {_COLUMNS} FROM {{r}}.broadcasts
+WHERE kind = 'deal_won' AND payload->>'opportunity_id' = %s
+  AND payload->>'source' = 'OpportunityWon'
+ORDER BY seq DESC LIMIT 1
+"""
+SELECT_RECORDED = "SELECT broadcast_id FROM {r}.broadcasts WHERE broadcast_id = ANY(%s)"
 SELECT_RECENT = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts ORDER BY seq DESC LIMIT %s"
 SELECT_AFTER = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts WHERE seq > %s ORDER BY seq LIMIT %s"
 SELECT_ONE = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts WHERE broadcast_id = %s"
@@ -179,6 +194,21 @@ def insert_broadcasts(
                 new.append(int(row[0]))
                 conn.execute(NOTIFY_BROADCAST, (BROADCASTS_CHANNEL, str(row[0])))
     return new
+
+
+def announced_deal(
+    conn: psycopg.Connection[Any], schema: str, kind: str, entity_id: str
+) -> Broadcast | None:
+    """The deal_won announcement of a direct order (kind "order") or a won deal."""
+    template = SELECT_ANNOUNCED_ORDER if kind == "order" else SELECT_ANNOUNCED_DEAL
+    row = conn.execute(_stmt(template, schema), (entity_id,)).fetchone()
+    return _broadcast(row) if row else None
+
+
+def recorded(conn: psycopg.Connection[Any], schema: str, ids: Sequence[str]) -> set[str]:
+    """Which of these broadcast ids are recorded."""
+    rows = conn.execute(_stmt(SELECT_RECORDED, schema), (list(ids),)).fetchall()
+    return {r[0] for r in rows}
 
 
 def _broadcast(row: tuple[Any, ...]) -> Broadcast:

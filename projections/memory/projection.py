@@ -100,6 +100,7 @@ class InMemoryProjection:
         # The batch's view of its entities' credits (for the metric names it touched).
         for key in batch.unsettled:
             batch.credits[key] = self.state.credits[key]
+            batch.facts[key] = dict(self.state.facts[key])
         batch.unsettled.clear()
         self.offsets.update(plan.offsets)
         return result_of(plan, new_ids, batch)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from typing import NamedTuple
 from uuid import UUID
 
 from projections.model.aggregate import Aggregate
 from projections.model.context import FoldContext
-from projections.model.deltas import CheerDelta, DealWonCandidate, Delta
+from projections.model.deltas import CheerDelta, CreditRow, DealWonCandidate, Delta, FactDelta
 from projections.model.fold import fold
 from schemas.events import AnyEvent
 from schemas.fingerprint import fingerprint
@@ -28,6 +30,21 @@ class FailedRecord:
     error: str
 
 
+# Facts that change what an announced deal is: the TV strikes it through or shows the new value.
+CORRECTING_FACTS = frozenset(
+    {"OrderAmended", "OrderCancelled", "OpportunityReopened", "CreditAssigned", "OpportunityLost"}
+)
+
+
+class Correction(NamedTuple):
+    """A newly applied correcting fact, with what its entity counts now (for announcements)."""
+
+    fact: FactDelta
+    credits: tuple[CreditRow, ...]  # the entity's credited rows after the batch
+    reps: tuple[str, ...]  # every rep the entity was ever credited to (milestones to recheck)
+    days: tuple[date, ...]  # the entity's own day and the correction's day
+
+
 @dataclass(frozen=True)
 class AppliedResult:
     """What one apply_batch did; deal_wins and cheers are only the newly applied ones."""
@@ -37,8 +54,9 @@ class AppliedResult:
     duplicates: int = 0  # event_ids already applied (or repeated within the batch)
     failed: tuple[FailedRecord, ...] = ()
     offsets: Mapping[int, int] = field(default_factory=dict)  # recorded offset per partition
-    deal_wins: tuple[DealWonCandidate, ...] = ()
+    deal_wins: tuple[DealWonCandidate, ...] = ()  # re-sent OrderSigned left out: amendments
     cheers: tuple[CheerDelta, ...] = ()
+    corrections: tuple[Correction, ...] = ()
     metrics: frozenset[str] = frozenset()
 
 
@@ -134,14 +152,46 @@ def result_of(plan: BatchPlan, new_ids: Sequence[UUID], batch: Aggregate) -> App
 
     `batch` is the aggregate of exactly those events' deltas.
     """
+    resent = {f.event_id for f in batch.new_facts.values() if _resent(f, batch)}
+    corrections = tuple(
+        _correction(f, batch)
+        for f in sorted(batch.new_facts.values(), key=lambda f: (f.at, f.event_id))
+        if f.fact in CORRECTING_FACTS or f.event_id in resent
+    )
     return AppliedResult(
         applied=len(new_ids),
         skipped_offsets=plan.skipped_offsets,
         duplicates=plan.duplicates + len(plan.folded) - len(new_ids),
         failed=tuple(plan.failed),
         offsets=dict(plan.offsets),
-        deal_wins=tuple(batch.wins.values()),
+        deal_wins=tuple(w for w in batch.wins.values() if w.event_id not in resent),
         cheers=tuple(batch.cheers.values()),
         metrics=frozenset(metric for metric, _, _ in batch.metrics)
         | frozenset(c.metric for rows in batch.credits.values() for c in rows),
+        corrections=corrections,
     )
+
+
+def _resent(f: FactDelta, batch: Aggregate) -> bool:
+    """An OrderSigned of an order signed before (known earlier, or earlier in this batch)."""
+    if f.fact != "OrderSigned":
+        return False
+    return any(
+        o.fact == "OrderSigned"
+        and o.event_id != f.event_id
+        and (o.event_id not in batch.new_facts or (o.at, o.event_id) < (f.at, f.event_id))
+        for o in batch.facts[(f.kind, f.entity_id)].values()
+    )
+
+
+def _correction(f: FactDelta, batch: Aggregate) -> Correction:
+    key = (f.kind, f.entity_id)
+    facts = batch.facts[key].values()
+    reps = {o.rep_id for o in facts if o.fact in _OWNING} | {
+        rep for o in facts if o.shares for rep, _ in o.shares
+    }
+    days = {f.day} | {o.day for o in facts if o.fact in _OWNING}
+    return Correction(f, batch.credits.get(key, ()), tuple(sorted(reps)), tuple(sorted(days)))
+
+
+_OWNING = frozenset({"OrderSigned", "PaymentReceived", "OpportunityWon", "OpportunityLost"})

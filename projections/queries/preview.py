@@ -96,6 +96,49 @@ def compare_scopes(
     return sorted(out, key=lambda d: -abs(d.difference))
 
 
+@dataclass(frozen=True)
+class PeriodDiff:
+    """One metric's company total in one month in both versions (what a policy change moves)."""
+
+    period: str  # 2026-11
+    metric: str
+    active: Decimal
+    candidate: Decimal
+    difference: Decimal  # candidate - active
+
+
+def compare_periods(
+    active: ReadModel,
+    active_kpis: KpiDefinitions,
+    candidate: ReadModel,
+    candidate_kpis: KpiDefinitions,
+) -> list[PeriodDiff]:
+    """Per month and metric (of both versions), the company totals that differ, by month.
+
+    A corrections policy change (restate -> clawback) keeps every total and moves amounts
+    between months: this is where it shows.
+    """
+    metrics = [m for m in candidate_kpis.metrics if m in active_kpis.metrics]
+    a = _monthly(active, metrics)
+    c = _monthly(candidate, metrics)
+    out = []
+    for period, metric in sorted(a.keys() | c.keys()):
+        before, after = a.get((period, metric), Decimal(0)), c.get((period, metric), Decimal(0))
+        if before != after:
+            out.append(PeriodDiff(period, metric, before, after, after - before))
+    return out
+
+
+def _monthly(rm: ReadModel, metrics: list[str]) -> dict[tuple[str, str], Decimal]:
+    spans = [RepSpan(rep_id, date(1900, 1, 1), date(9999, 1, 1)) for rep_id in rm.reps()]
+    out: dict[tuple[str, str], Decimal] = {}
+    if spans and metrics:
+        for row in rm.metric_days(metrics, spans):
+            key = (f"{row.day.year}-{row.day.month:02d}", row.metric)
+            out[key] = out.get(key, Decimal(0)) + row.value
+    return out
+
+
 def _scope_totals(rm: ReadModel, kpis: KpiDefinitions, spans: list[RepSpan]) -> dict[str, Decimal]:
     out = dict.fromkeys(kpis.metrics, Decimal(0))
     if spans:

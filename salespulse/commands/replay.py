@@ -15,7 +15,7 @@ from infra.settings import Settings
 from projections.model.kpi import KpiError, parse_kpis
 from projections.postgres.reads import PostgresReadModel
 from projections.postgres.registry import VersionConflict, activate_version, active_version
-from projections.queries.preview import ScopeDiff, compare_scopes
+from projections.queries.preview import PeriodDiff, ScopeDiff, compare_periods, compare_scopes
 from salespulse.runtime import ensure_active_version, open_store
 from streams.replay import DEFAULT_BATCH_SIZE, ReplayError, replay
 
@@ -91,8 +91,11 @@ def run(args: argparse.Namespace) -> int:
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             old = PostgresReadModel(conn, active.schema_name)
             new = PostgresReadModel(conn, result.schema)
-            diffs = compare_scopes(old, parse_kpis(active.kpis_toml), new, kpis)
+            old_kpis = parse_kpis(active.kpis_toml)
+            diffs = compare_scopes(old, old_kpis, new, kpis)
+            moved = compare_periods(old, old_kpis, new, kpis)
         _print_preview(diffs, active.version, kpis.version, args.json)
+        _print_periods(moved, active.version, kpis.version, args.json)
     if args.switch:
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             activate_version(conn, kpis.version, settings.schema_prefix)
@@ -136,6 +139,26 @@ def _print_preview(diffs: list[ScopeDiff], old: int, new: int, as_json: bool) ->
         print(f"... {len(diffs) - PREVIEW_ROWS} more changed rows (--json lists all)")
     if not diffs:
         print("no differences")
+
+
+def _print_periods(moved: list[PeriodDiff], old: int, new: int, as_json: bool) -> None:
+    """Company totals per month that differ: where a corrections policy moves amounts."""
+    if as_json:
+        for d in moved:
+            line = {
+                "period": d.period, "metric": d.metric, f"v{old}": _s(d.active),
+                f"v{new}": _s(d.candidate), "difference": _s(d.difference),
+            }  # fmt: skip
+            print(json.dumps(line))
+        return
+    if not moved:
+        return
+    print("\ncompany, per month:")
+    header = ("period", "metric", f"v{old}", f"v{new}", "difference")
+    rows = [(d.period, d.metric, _t(d.active), _t(d.candidate), _t(d.difference)) for d in moved]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _s(value: object) -> str | None:

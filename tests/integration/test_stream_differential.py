@@ -35,6 +35,7 @@ START = date(2026, 10, 1)
     days=st.integers(20, 50),
     resubmit_share=st.sampled_from([0.0, 0.02, 0.1]),
     partitions=st.sampled_from([1, 3, 4]),
+    corrections=st.sampled_from([0.0, 2.0, 5.0]),
 )
 def test_generated_histories_through_kafka_equal_the_oracle(
     new_deployment: Callable[..., Deployment],
@@ -43,12 +44,17 @@ def test_generated_histories_through_kafka_equal_the_oracle(
     days: int,
     resubmit_share: float,
     partitions: int,
+    corrections: float,
 ) -> None:
     # given a generated history with late events, transfers, leavers and target revisions,
-    # where some events are published twice (a client resubmitting the same event_id)
+    # where some events are published twice (a client resubmitting the same event_id), and
+    # orders, payments and deals are corrected by other reps (other partitions), some
+    # corrections published before what they correct
     deployment = new_deployment(partitions=partitions)
     ctx = fold_context(deployment.settings)
-    events = random_history(seed=seed, reps=reps, days=days, start=START, tz=ctx.tz)
+    events = random_history(
+        seed=seed, reps=reps, days=days, start=START, tz=ctx.tz, corrections=corrections
+    )
     rnd = random.Random(seed)
     log = [*events]
     for event in events:

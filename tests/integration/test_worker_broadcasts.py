@@ -80,3 +80,60 @@ def test_a_win_is_announced_once_across_resubmission_and_restart(deployment: Dep
     # and the broadcasts topic carries each announcement once, keyed by its id
     keys = [k for k, _ in _topic(deployment)]
     assert sorted(keys) == sorted(r[0].encode() for r in rows)
+
+
+def test_corrections_of_announced_deals_are_announced_once_across_a_kill(
+    deployment: Deployment,
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    month = f"{now.year:04d}-{now.month:02d}"
+    e = Events(first_id=random.randrange(10**9))
+    history = [
+        e.unit("co", "company", None), e.unit("t1", "team", "co"),
+        e.join("r1", "t1", name="Ada"), e.join("r2", "t1", name="Bo"),
+        e.target("rep:r1", "revenue", month, 1000),
+    ]  # fmt: skip
+    big = e.order("r1", now - timedelta(minutes=9), "1500", order_id="k-1")  # r1 hits 100 %
+    small = e.order("r2", now - timedelta(minutes=8), "700", order_id="k-2")
+    won = e.won("r2", now - timedelta(minutes=7), "d-1", "900")
+    worker = deployment.start_worker()
+    with deployment.publisher() as publisher:
+        publisher.publish_many([*history, big, small, won])
+    deployment.wait_idle()
+    # given three announced deals and r1's milestone; when the big order is cancelled, the
+    # small one re-sent with a new amount, the won deal reopened and the 700 split 50/50
+    cancel = e.cancel("m", now - timedelta(minutes=3), "k-1")
+    resent = e.order("r2", now - timedelta(minutes=2), "600", order_id="k-2")
+    reopen = e.reopen("m", now - timedelta(minutes=2), "d-1")
+    split = e.credit("m", now - timedelta(minutes=1), {"r1": "0.5", "r2": "0.5"}, order_id="k-2")
+    with deployment.publisher() as publisher:
+        publisher.publish_many([cancel, resent, reopen, split])
+    deployment.wait_idle()
+    # and the worker is killed and the corrections are produced again
+    worker.kill()
+    with deployment.publisher() as publisher:
+        publisher.publish_many([cancel, resent, reopen, split])
+    deployment.start_worker()
+    deployment.wait_idle()
+    # then each correction is announced once, keyed by its event id; the re-sent order is
+    # not a second deal; r1's milestone is revoked once (r1 is at 300 of 1000 now)
+    rows = _broadcasts(deployment)
+    by_id = {r[0]: r for r in rows}
+    assert [r[0] for r in rows if r[1] == "deal_won"] == [
+        str(x.event_id) for x in (big, small, won)
+    ]
+    assert by_id[f"correction:{cancel.event_id}"][1] == "deal_retracted"
+    assert by_id[f"correction:{cancel.event_id}"][2]["deal_id"] == str(big.event_id)
+    assert by_id[f"correction:{reopen.event_id}"][1] == "deal_retracted"
+    resent_row = by_id[f"correction:{resent.event_id}"]
+    assert resent_row[1] == "deal_corrected" and resent_row[2]["amount"] == "600"
+    split_row = by_id[f"correction:{split.event_id}"]
+    assert split_row[1] == "deal_corrected" and split_row[2]["reps"] == [
+        {"rep_id": "r1", "amount": "300"},
+        {"rep_id": "r2", "amount": "300"},
+    ]
+    revoked = [r for r in rows if r[1] == "milestone_revoked"]
+    assert [r[0] for r in revoked] == [f"revoked:milestone:rep:r1:revenue:{month}:100"]
+    assert len(rows) == len({r[0] for r in rows}) == 3 + 1 + 4 + 1
+    keys = [k for k, _ in _topic(deployment)]
+    assert sorted(keys) == sorted(r[0].encode() for r in rows)
