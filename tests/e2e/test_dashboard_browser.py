@@ -1,15 +1,16 @@
-"""The TV dashboard in headless Chromium over a real API and worker: a win, a cheer, a picture.
+"""The TV in headless Chromium over a real API and worker: a win, a cheer, a picture, a retraction.
 
 Playwright drives Debian's Chromium (tests/support/browser.py); it never downloads a browser.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from tests.e2e.conftest import Floor, publish
 from tests.support.api_process import ApiProcess
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE, TV, watch
 from tests.support.builders import Events
+from tests.support.sse import Subscriber
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -159,3 +161,59 @@ def test_a_won_deal_reaches_the_tv_within_two_seconds_and_a_cheer_counts(
     assert layout_problems(phone, tv=False) == []
     assert tv_board.problems == []
     assert phone_board.problems == []
+
+
+def _frames(subscriber: Subscriber, event: str) -> list[dict[str, object]]:
+    return [json.loads(f.data) for f in subscriber.frames if f.event == event]
+
+
+def test_a_cancelled_deal_is_struck_through_on_the_tv_and_announced_once_across_a_kill(
+    floor: Floor,
+    chromium: Browser,
+) -> None:
+    rep = floor.rep_ids()[0]
+    e = Events(first_id=uuid.uuid4().int >> 64)
+    order_id = f"k-e2e-{uuid.uuid4().hex[:6]}"
+    order = e.order(rep, datetime.now(UTC) - timedelta(minutes=1), "31000.00", order_id=order_id)
+    subscriber = Subscriber(f"{floor.url}/api/stream").start()
+    # (the floor's API runs in open local mode: any token is as good as none)
+    tv = open_dashboard(chromium.new_context(viewport=TV), floor.url, TV, "open-mode").page
+    row = f'#ticker li[data-id="{order.event_id}"]'
+    # given a direct order announced on the TV
+    publish(floor.deployment, [order])
+    tv.wait_for_selector(row, timeout=5_000)
+    assert "retracted" not in (tv.locator(row).get_attribute("class") or "")
+
+    # when it is cancelled
+    cancel = e.cancel("manager", datetime.now(UTC), order_id)
+    started = time.monotonic()
+    publish(floor.deployment, [cancel])
+    tv.wait_for_selector(f"{row}.retracted", timeout=1_000)
+    struck_after = time.monotonic() - started
+
+    # then the TV strikes it through within a second
+    print(f"order cancelled -> struck through on the TV: {struck_after:.3f}s")
+    assert struck_after < 1.0
+    decoration = tv.locator(f"{row} .amount").evaluate(
+        "n => getComputedStyle(n).textDecorationLine"
+    )
+    assert decoration == "line-through"
+
+    # when the worker is SIGKILLed, the cancellation produced again and a new worker started
+    floor.worker.kill()
+    publish(floor.deployment, [cancel])
+    floor.deployment.start_worker()
+    floor.deployment.wait_idle()
+    time.sleep(1.5)  # room for a repeated frame to show up, if one were coming
+
+    # then the stream carried the retraction exactly once, naming the deal
+    subscriber.stop()
+    retracted = [
+        f
+        for f in _frames(subscriber, "deal_retracted")
+        if f["payload"]["deal_id"] == str(order.event_id)
+    ]  # type: ignore[index]
+    assert [f["broadcast_id"] for f in retracted] == [f"correction:{cancel.event_id}"]
+    # and a reloaded TV still shows it struck through (from the broadcast history)
+    tv.reload()
+    tv.wait_for_selector(f"{row}.retracted", timeout=5_000)

@@ -165,7 +165,7 @@ const rankChange = (p) => (p.rank_before && p.rank_after && p.rank_before !== p.
 // [who, amount, what, extra] of an announcement, in words and names.
 function headline(b) {
   const p = b.payload;
-  if (b.kind === "milestone") {
+  if (b.kind === "milestone" || b.kind === "milestone_revoked") {
     return [scopeName(p.scope), t("tv.milestone_line", { percent: p.percent, metric: metricName(p.metric) }),
       p.period, money(p.actual)];
   }
@@ -191,7 +191,31 @@ function tickerItem(b, fresh) {
 // By data-id without building a selector: broadcast ids are arbitrary text.
 const withId = (nodes, id) => [...nodes].find((n) => n.dataset.id === id);
 
+// A correction changes the deal it names (payload.deal_id) instead of adding a row: struck
+// through when retracted, the new amount when corrected; a revoked milestone is struck too.
+const CORRECTIONS = ["deal_retracted", "deal_corrected", "milestone_revoked"];
+
+function applyCorrection(b) {
+  const p = b.payload;
+  const row = withId($("ticker").children, p.deal_id ?? p.milestone_id);
+  if (!row) return null;
+  if (b.kind === "deal_corrected") {
+    row.classList.remove("retracted");
+    row.classList.add("corrected");
+    row.querySelector(".amount").textContent = money(p.amount);
+    row.title = `corrected (${p.correction}) · was ${money(p.was)}`;
+  } else {
+    row.classList.add("retracted");
+    row.title = `${b.kind === "milestone_revoked" ? "revoked" : "retracted"} (${p.correction ?? "below 100 %"})`;
+  }
+  return row;
+}
+
 function addToTicker(b, fresh) {
+  if (CORRECTIONS.includes(b.kind)) {
+    applyCorrection(b);
+    return;
+  }
   const list = $("ticker");
   withId(list.children, b.broadcast_id)?.remove();
   list.prepend(tickerItem(b, fresh));
@@ -247,6 +271,13 @@ function connect() {
   source.addEventListener("cheers", (e) => {
     for (const [id, n] of Object.entries(JSON.parse(e.data).counts)) setCheers(id, n);
   });
+  for (const kind of CORRECTIONS) {
+    source.addEventListener(kind, (e) => {
+      const b = JSON.parse(e.data);
+      if (applyCorrection(b) && kind !== "deal_corrected") banner(`✗ ${headline(b)[0]} · ${kind.replace("_", " ")}`);
+      refreshSoon();
+    });
+  }
   for (const kind of ["deal_won", "milestone"]) {
     source.addEventListener(kind, (e) => {
       const b = JSON.parse(e.data);
