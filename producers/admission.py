@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from infra.settings import Settings
-from producers.ingest import FieldError, IngestResult, Rejection, Validator
+from producers.ingest import FieldError, IngestResult, IngestWarning, Rejection, Validator
 from schemas.events import AnyEvent
 
 
@@ -33,6 +33,15 @@ class Guard(Protocol):
     """A rule over the projections that an event must pass (projections' TargetGuard)."""
 
     def check(self, event: AnyEvent) -> AnyEvent | Refused: ...
+
+
+class Advisor(Protocol):
+    """Checks of an event against the projections beyond the target rules (corrections, 撞单):
+    `refuse` rejects (a share for an unknown rep), `warn` only warns (the event is accepted)."""
+
+    def refuse(self, event: AnyEvent) -> Refused | None: ...
+
+    def warn(self, event: AnyEvent) -> Sequence[Refused]: ...
 
 
 class AdmissionError(ValueError):
@@ -53,9 +62,12 @@ class Admission:
         guard: Guard | None = None,
         *,
         dedupe_within_input: bool = True,
+        advisor: Advisor | None = None,
     ) -> None:
         self._validator = Validator(settings, dedupe=dedupe_within_input)
         self._guard = guard
+        self._advisor = advisor
+        self.warnings: list[IngestWarning] = []  # of every admitted event so far, in input order
 
     def line(self, text: str | bytes, index: int) -> AnyEvent | Rejection:
         """One JSON line (`index` 0-based; the line number reported is index + 1)."""
@@ -74,7 +86,7 @@ class Admission:
 
     def objects(self, objs: Iterable[Any]) -> IngestResult:
         """Every object of an input: the accepted ones and the rejections, in input order."""
-        result = IngestResult()
+        result = IngestResult(warnings=self.warnings)
         for index, obj in enumerate(objs):
             outcome = self.object(obj, index)
             if isinstance(outcome, Rejection):
@@ -97,10 +109,20 @@ class Admission:
     def _guarded(
         self, outcome: AnyEvent | Rejection, index: int, line: int | None
     ) -> AnyEvent | Rejection:
-        if isinstance(outcome, Rejection) or self._guard is None:
+        if isinstance(outcome, Rejection):
             return outcome
-        checked = self._guard.check(outcome)
-        if isinstance(checked, AnyEvent):
-            return checked
-        error = FieldError(checked.field, checked.reason)
-        return Rejection(index, line, str(outcome.event_id), (error,), refusal=checked)
+        if self._guard is not None:
+            checked = self._guard.check(outcome)
+            if not isinstance(checked, AnyEvent):
+                error = FieldError(checked.field, checked.reason)
+                return Rejection(index, line, str(outcome.event_id), (error,), refusal=checked)
+            outcome = checked
+        if self._advisor is not None:
+            refused = self._advisor.refuse(outcome)
+            if refused is not None:
+                error = FieldError(refused.field, refused.reason)
+                return Rejection(index, line, str(outcome.event_id), (error,))
+            for w in self._advisor.warn(outcome):
+                warning = FieldError(w.field, w.reason)
+                self.warnings.append(IngestWarning(index, line, str(outcome.event_id), warning))
+        return outcome

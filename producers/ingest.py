@@ -71,12 +71,37 @@ class Rejection:
         }
 
 
+@dataclass(frozen=True)
+class IngestWarning:
+    """An accepted event that looks wrong against the projections (the log records it anyway):
+    a correction of an order never seen, a duplicate deal (撞单)."""
+
+    index: int
+    line: int | None
+    event_id: str
+    warning: FieldError
+
+    def message(self) -> str:
+        where = f"line {self.line}" if self.line is not None else f"event {self.index}"
+        return f"{where}: warning: {self.warning}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The HTTP form: ``{index, event_id, field, reason}``."""
+        return {
+            "index": self.index,
+            "event_id": self.event_id,
+            "field": self.warning.field,
+            "reason": self.warning.reason,
+        }
+
+
 @dataclass
 class IngestResult:
-    """Every accepted event (in input order) and every rejection (in input order)."""
+    """Every accepted event (in input order), every rejection and every warning (the same)."""
 
     accepted: list[AnyEvent] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    warnings: list[IngestWarning] = field(default_factory=list)
 
     def refusals(self) -> list[Any]:
         """Each rejection as the guard's refusal when a rule refused it, else as itself."""

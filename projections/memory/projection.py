@@ -269,5 +269,11 @@ class InMemoryProjection:
         rows.sort(key=lambda w: (w.at, w.event_id), reverse=True)
         return rows if limit is None else rows[:limit]
 
+    def fact_types(self, kind: str, entity_ids: Sequence[str]) -> dict[str, set[str]]:
+        facts = self.state.facts
+        return {
+            i: {f.fact for f in facts[(kind, i)].values()} for i in entity_ids if (kind, i) in facts
+        }
+
     def cheerers(self, broadcast_id: str) -> list[str]:
         return sorted(rep for b, rep in self.state.cheers if b == broadcast_id)

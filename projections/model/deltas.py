@@ -90,6 +90,7 @@ class OpportunityInfo(NamedTuple):
     product_line: str
     expected_close: date
     created_at: datetime
+    created_by: str | None = None  # the rep who created it (whose deal a duplicate collides with)
 
 
 class OpportunityDelta(NamedTuple):

@@ -203,7 +203,7 @@ def _lead_qualified(e: LeadQualified, ctx: FoldContext, day: date) -> list[Delta
 def _opportunity_created(e: OpportunityCreated, ctx: FoldContext, day: date) -> list[Delta]:
     d, at = e.data, e.occurred_at
     amount = ctx.to_base(d.amount, d.currency)
-    info = OpportunityInfo(d.account_id, d.product_line, d.expected_close, at)
+    info = OpportunityInfo(d.account_id, d.product_line, d.expected_close, at, e.rep_id)
     return [
         OpportunityDelta(d.opportunity_id, e.event_id, at, e.rep_id, info, d.stage, amount),
         StageEnteredDelta(d.opportunity_id, e.event_id, d.stage, at),

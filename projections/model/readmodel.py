@@ -129,6 +129,7 @@ class Opportunity:
     closed_at: datetime | None
     reason: str | None
     history: tuple[StageEntry, ...]
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,10 @@ class ReadModel(Protocol):
         end: date | None = None,
     ) -> list[DealWin]:
         """Announcements, newest first by (at, event_id), optionally of one rep in [start, end)."""
+        ...
+
+    def fact_types(self, kind: str, entity_ids: Sequence[str]) -> dict[str, set[str]]:
+        """For each order / payment / opportunity with facts, the event types of its facts."""
         ...
 
     def cheerers(self, broadcast_id: str) -> list[str]:

@@ -78,4 +78,5 @@ def opportunity_of(s: OpportunityState, history: Iterable[StageEntry]) -> Opport
         closed_at=s.outcome_stamp[0] if s.outcome_stamp and s.outcome else None,
         reason=s.reason,
         history=tuple(sorted(history)),
+        created_by=info.created_by if info else None,
     )

@@ -149,6 +149,12 @@ class PostgresReadModel:
     def cheerers(self, broadcast_id: str) -> list[str]:
         return [r[0] for r in self._rows(q.SELECT_CHEERERS, (broadcast_id,))]
 
+    def fact_types(self, kind: str, entity_ids: Sequence[str]) -> dict[str, set[str]]:
+        if not entity_ids:
+            return {}
+        rows = self._rows(q.SELECT_FACT_TYPES, (kind, list(entity_ids)))
+        return {r[0]: set(r[1]) for r in rows}
+
 
 def _state(row: tuple[Any, ...]) -> OpportunityState:
     c = dict(zip(q.OPPORTUNITY_COLUMNS, row, strict=True))
@@ -160,7 +166,11 @@ def _state(row: tuple[Any, ...]) -> OpportunityState:
     info = None
     if c["info_at"] is not None:
         info = OpportunityInfo(
-            c["account_id"], c["product_line"], c["expected_close"], c["created_at"]
+            c["account_id"],
+            c["product_line"],
+            c["expected_close"],
+            c["created_at"],
+            c["created_by"],
         )
     return OpportunityState(
         opportunity_id=c["opportunity_id"],

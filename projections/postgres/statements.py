@@ -143,7 +143,7 @@ SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::date[],
 # Opportunity field groups: each is replaced only by a newer (at, event) stamp.
 OPPORTUNITY_GROUPS: dict[str, tuple[str, ...]] = {
     "rep": ("rep_id",),
-    "info": ("account_id", "product_line", "expected_close", "created_at"),
+    "info": ("account_id", "product_line", "expected_close", "created_at", "created_by"),
     "stage": ("stage",),
     "amount": ("amount",),
     "outcome": ("outcome", "reason"),
@@ -154,6 +154,7 @@ _OPP_TYPES = {
     "product_line": "text",
     "expected_close": "date",
     "created_at": "timestamptz",
+    "created_by": "text",
     "stage": "text",
     "amount": "numeric",
     "outcome": "text",
@@ -264,5 +265,9 @@ WHERE (%(rep)s::text IS NULL OR w.rep_id = %(rep)s)
   AND (%(end)s::date IS NULL OR w.day < %(end)s)
 ORDER BY w.at DESC, w.event_id DESC
 LIMIT %(limit)s
+"""
+SELECT_FACT_TYPES = """
+SELECT entity_id, array_agg(DISTINCT fact ORDER BY fact) FROM {s}.entity_facts
+WHERE kind = %s AND entity_id = ANY(%s::text[]) GROUP BY entity_id
 """
 SELECT_CHEERERS = "SELECT rep_id FROM {s}.cheers WHERE broadcast_id = %s ORDER BY rep_id"

@@ -324,9 +324,9 @@ def _opportunity_row(s: Any) -> tuple[Any, ...]:
 
     info = s.info
     info_values = (
-        (info.account_id, info.product_line, info.expected_close, info.created_at)
+        (info.account_id, info.product_line, info.expected_close, info.created_at, info.created_by)
         if info
-        else (None, None, None, None)
+        else (None, None, None, None, None)
     )
     return (
         s.opportunity_id,

@@ -194,9 +194,18 @@ class RejectedOut(Out):
     errors: list[FieldErrorOut]
 
 
+class WarningOut(Out):
+    index: int
+    event_id: str
+    field: str
+    reason: str
+
+
 class IngestOut(Out):
     accepted: list[str]
     rejected: list[RejectedOut]
+    # Accepted events that look wrong (an unknown order corrected, a duplicate deal 撞单).
+    warnings: list[WarningOut] = []
 
 
 class BroadcastOut(Out):

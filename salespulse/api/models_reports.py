@@ -223,3 +223,24 @@ class DailyOut(Out):
             metrics=dict(r.metrics),
             goals=GoalsOut.of(r.goals),
         )
+
+
+class ConflictOut(Out):
+    account_id: str
+    opportunity_id: str
+    rep_id: str
+    unit_id: str | None
+    amount: Amount | None
+    other_opportunity_id: str
+    other_rep_id: str
+    other_unit_id: str | None
+    other_amount: Amount | None
+    at: datetime
+    resolved: bool
+    resolved_by: str | None  # lost or credit
+
+
+class ConflictsOut(Out):
+    scope: str
+    period: str
+    conflicts: list[ConflictOut]

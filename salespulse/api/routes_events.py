@@ -10,13 +10,14 @@ from fastapi import APIRouter, Query, Request
 from infra.publisher import PublishError
 from producers.admission import Admission
 from projections.model.readmodel import TargetLock
+from projections.queries.edge_checks import EdgeChecks
 from projections.targets.locks import TargetGuard
 from salespulse.api.auth import Principal
 from salespulse.api.body import parse_body, read_capped, with_identity
 from salespulse.api.deps import ApiContext, Ctx, Ingester
 from salespulse.api.errors import ApiError
 from salespulse.api.locks import HTTP_OVERRIDE_HINT, lock_book, lock_out
-from salespulse.api.models import ErrorOut, IngestOut, RejectedOut
+from salespulse.api.models import ErrorOut, IngestOut, RejectedOut, WarningOut
 from salespulse.api.resubmissions import refuse
 
 router = APIRouter(tags=["ingest"])
@@ -91,7 +92,10 @@ def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: b
         may_override=who.role == "admin",
         hint=HTTP_OVERRIDE_HINT,
     )
-    result = Admission(ctx.settings, guard).objects(items)
+    with ctx.read_side() as view:
+        result = Admission(ctx.settings, guard, advisor=EdgeChecks(lambda: view.model)).objects(
+            items
+        )
     accepted, rejected = result.accepted, result.rejected
     conflicts = ctx.resubmissions.conflicts(accepted, ctx.read_side)
     if conflicts:
@@ -150,4 +154,5 @@ def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: b
     return IngestOut(
         accepted=[str(e.event_id) for e in accepted],
         rejected=[RejectedOut.model_validate(r.to_json()) for r in rejected],
+        warnings=[WarningOut.model_validate(w.to_json()) for w in result.warnings],
     )

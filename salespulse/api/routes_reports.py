@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from projections.queries.behaviour import behaviour
+from projections.queries.conflicts import conflicts
 from projections.queries.daily import daily_report
 from projections.queries.funnel import funnel
 from projections.queries.plan import plan
 from salespulse.api.auth import default_scope
 from salespulse.api.deps import Ctx, Reader, check_detail
 from salespulse.api.errors import ApiError, date_param, metric_param, period_param, scope_param
-from salespulse.api.models_reports import BehaviourOut, DailyOut, FunnelOut, PlanOut
+from salespulse.api.models_reports import (
+    BehaviourOut,
+    ConflictOut,
+    ConflictsOut,
+    DailyOut,
+    FunnelOut,
+    PlanOut,
+)
 from salespulse.api.routes_goals import PeriodQ, ScopeQ
 from schemas.periods import Scope
 
@@ -30,6 +39,24 @@ def get_funnel(ctx: Ctx, who: Reader, scope: ScopeQ = None, period: PeriodQ = No
         pe = period_param(period, now, ctx.settings.zone)
         check_detail(who, sc, view, pe.start, pe.end)
         return FunnelOut.of(funnel(view.model, view.kpis, sc, pe, now, ctx.settings.zone))
+
+
+@router.get("/api/conflicts", response_model=ConflictsOut)
+def get_conflicts(
+    ctx: Ctx, who: Reader, scope: ScopeQ = None, period: PeriodQ = None
+) -> ConflictsOut:
+    """Duplicate deals (撞单): an account with open deals of two reps; resolved or not."""
+    now = ctx.clock()
+    with ctx.read_side() as view:
+        sc = scope_param("scope", scope or default_scope(who), view.model)
+        pe = period_param(period, now, ctx.settings.zone)
+        check_detail(who, sc, view, pe.start, pe.end)
+        found = conflicts(view.model, sc, pe, ctx.settings.zone)
+        return ConflictsOut(
+            scope=str(sc),
+            period=str(pe),
+            conflicts=[ConflictOut.model_validate(asdict(c)) for c in found],
+        )
 
 
 @router.get("/api/behaviour", response_model=BehaviourOut)

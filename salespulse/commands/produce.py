@@ -12,6 +12,7 @@ from infra.publisher import EventPublisher, PublishError
 from infra.settings import Settings, SettingsError
 from producers.admission import Admission
 from producers.ingest import Rejection
+from projections.queries.edge_checks import EdgeChecks
 from salespulse.projection_reads import (
     LazyProjections,
     ProjectionsUnavailable,
@@ -55,12 +56,12 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"salespulse produce: {exc}", file=sys.stderr)
         return 2
-    published = rejected = 0
+    published = rejected = warned = 0
     # Locks are read from the projections at the first target event, not before: a file
     # without targets needs no database.
     projections = LazyProjections(settings)
     guard = cli_guard(projections, set_by=args.set_by or cli_user(), override=args.override_locks)
-    admission = Admission(settings, guard)
+    admission = Admission(settings, guard, advisor=EdgeChecks(projections))
     try:
         with ExitStack() as stack:
             stack.callback(projections.close)
@@ -94,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
                 if not text.strip():
                     continue  # blank lines are skipped but counted for line numbers
                 outcome = admission.line(text, index)
+                for warning in admission.warnings[warned:]:
+                    print(warning.message(), file=sys.stderr)
+                warned = len(admission.warnings)
                 if isinstance(outcome, Rejection):
                     rejected += 1
                     for message in outcome.messages():
@@ -113,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         # so targets are not published blind.
         print(f"salespulse produce: {exc}", file=sys.stderr)
         return 2
-    print(f"published {published}, rejected {rejected}")
+    warnings = f", {warned} warning(s)" if warned else ""
+    print(f"published {published}, rejected {rejected}{warnings}")
     return 1 if rejected else 0
 
 

@@ -29,6 +29,10 @@ MATRIX = {
     "/api/funnel?scope=unit:t2": (OK, OK, OK, NO, NO),
     "/api/behaviour?scope=rep:r1": (OK, OK, NO, OK, NO),
     "/api/plan?scope=rep:r5": (OK, NO, NO, NO, NO),
+    "/api/conflicts?scope=company&period=2026-11": (OK, NO, NO, NO, NO),
+    "/api/conflicts?scope=unit:t2&period=2026-11": (OK, OK, OK, NO, NO),
+    "/api/conflicts?scope=rep:r1&period=2026-11": (OK, OK, NO, OK, NO),
+    "/api/conflicts?period=2026-11": (OK, OK, OK, OK, NO),  # everyone's own scope
     "/api/reps/r1/daily?date=2026-11-10": (OK, OK, NO, OK, NO),
     "/api/reps/r4/daily?date=2026-11-10": (OK, OK, OK, NO, NO),
     "/api/targets/history?scope=rep:r1&metric=revenue&period=2026-11": (OK, OK, NO, OK, NO),

@@ -61,7 +61,7 @@ ID3 = "0f8e1c52-6c1e-4f59-9c59-2b1f0d9a7b13"
 def test_one_event_is_accepted_and_published(world: World) -> None:
     response = world.post("/api/events", json=visit(ID1), who="producer")
     assert response.status_code == 202
-    assert response.json() == {"accepted": [ID1], "rejected": []}
+    assert response.json() == {"accepted": [ID1], "rejected": [], "warnings": []}
     assert [str(e.event_id) for e in world.publisher.published] == [ID1]
 
 
@@ -139,7 +139,7 @@ def test_a_target_set_for_locked_targets_is_rejected_unless_an_admin_overrides(
     assert "locked" in body["rejected"][0]["errors"][0]["reason"]
     # when an admin overrides, it goes through
     again = world.post("/api/events?override_locks=true", json=target(ID1, "unit:t2")).json()
-    assert again == {"accepted": [ID1], "rejected": []}
+    assert again == {"accepted": [ID1], "rejected": [], "warnings": []}
 
 
 def test_a_lock_earlier_in_the_same_request_applies_to_later_targets(world: World) -> None:

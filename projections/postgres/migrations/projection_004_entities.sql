@@ -30,3 +30,6 @@ CREATE TABLE {schema}.entity_credits (
     PRIMARY KEY (kind, entity_id, metric, rep_id, day)
 );
 CREATE INDEX ON {schema}.entity_credits (metric, rep_id, day);
+-- Who created a deal: a duplicate deal (撞单) is one account with open deals of two reps.
+ALTER TABLE {schema}.opportunities ADD COLUMN created_by text;
+CREATE INDEX ON {schema}.opportunities (account_id);
