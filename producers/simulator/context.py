@@ -20,6 +20,8 @@ class Sim:
     currencies: tuple[str, ...] = ()
     foreign_share: float = 0.0
     counters: dict[str, int] = field(default_factory=dict)
+    # Corrections draw from their own generator: without them the history is the same.
+    fixes: Random = field(default_factory=lambda: Random(0))
 
     def next_id(self, prefix: str) -> str:
         """Sequential business ids (`c-1`, `v-1`, `o-1`, ...): unique and readable in logs."""

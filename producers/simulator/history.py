@@ -30,6 +30,7 @@ def iter_emitted(config: SimConfig) -> Iterator[Emitted]:
     org = build_org(rng, config.reps, setup + 600, config.reps + joiners)
     initial = list(org.reps)
     sim = Sim(rng, clock, out, org, config.base_currency, config.currencies, config.foreign_share)
+    sim.fixes = Random(f"{config.seed}:corrections")
     changes = plan_staffing(rng, org, clock, first, config.days)
 
     for i, unit in enumerate(org.units):

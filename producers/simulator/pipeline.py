@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
+from producers.simulator import corrections
 from producers.simulator.amounts import allocate, cents, quantum
 from producers.simulator.context import Sim
 from producers.simulator.org import Rep
@@ -92,22 +93,19 @@ def open_deal(sim: Sim, rep: Rep, day: int, ts: int, seg: Segment, stage: int = 
     opp_id = sim.next_id("o")
     account = _account(sim, rep, key=seg is LARGE or rng.random() < 0.2)
     remaining = (len(STAGES) - stage) * sum(seg.step_days) // 2
-    created = out.rep(
-        ts,
-        "OpportunityCreated",
-        rep,
-        {
-            "opportunity_id": opp_id,
-            "account_id": account,
-            "amount": cents(amount),
-            "currency": currency,
-            "product_line": rng.choice(seg.product_lines),
-            "stage": STAGES[stage],
-            "expected_close": date.fromordinal(day + remaining).isoformat(),
-        },
-    )
+    opened: dict[str, object] = {
+        "opportunity_id": opp_id,
+        "account_id": account,
+        "amount": cents(amount),
+        "currency": currency,
+        "product_line": rng.choice(seg.product_lines),
+        "stage": STAGES[stage],
+        "expected_close": date.fromordinal(day + remaining).isoformat(),
+    }
+    created = out.rep(ts, "OpportunityCreated", rep, opened)
     if created is None:
         return
+    corrections.duplicate_deal(sim, rep, ts, opened)
     foreign = currency != sim.base_currency
     while True:
         previous = ts
@@ -146,7 +144,9 @@ def open_deal(sim: Sim, rep: Rep, day: int, ts: int, seg: Segment, stage: int = 
     if win_id is None:
         return
     _cheers(sim, rep, ts, win_id)
-    _order(sim, rep, day, ts + rng.randint(600, 5400), opp_id, account, amount, currency)
+    fell_through = corrections.after_win(sim, rep, ts, opp_id)
+    order_ts = ts + rng.randint(600, 5400)
+    _order(sim, rep, day, order_ts, opp_id, account, amount, currency, fell_through)
 
 
 def _deal_visit(
@@ -190,6 +190,7 @@ def _order(
     account: str,
     amount: int,
     currency: str,
+    fell_through: bool = False,
 ) -> None:
     order_id = sim.next_id("so")
     data: dict[str, object] = {"order_id": order_id}
@@ -198,6 +199,11 @@ def _order(
     data.update({"account_id": account, "amount": cents(amount), "currency": currency})
     if sim.out.rep(ts, "OrderSigned", rep, data) is None:
         return
+    if fell_through:
+        cancel = {"order_id": order_id, "reason": "deal fell through"}
+        sim.out.rep(ts + 2 * corrections.DAY, "OrderCancelled", rep, cancel)
+    else:
+        corrections.after_order(sim, rep, ts, order_id, amount, currency)
     rng = sim.rng
     r = rng.random()
     if r < UNPAID_SHARE:
@@ -215,5 +221,6 @@ def _order(
             "amount": cents(part),
             "currency": currency,
         }
-        sim.out.rep(ts, "PaymentReceived", rep, data)
+        if sim.out.rep(ts, "PaymentReceived", rep, data) is not None:
+            corrections.after_payment(sim, rep, ts, str(data["payment_id"]), part)
         day, ts = sim.clock.follow_up(rng, ts, day, 20, 40)
