@@ -314,7 +314,10 @@ def _order_cancelled(e: OrderCancelled, ctx: FoldContext, day: date) -> list[Del
 
 def _payment_reversed(e: PaymentReversed, ctx: FoldContext, day: date) -> list[Delta]:
     d = e.data
-    amount = _ZERO if d.amount is None else ctx.to_base(d.amount, d.currency)
+    # The daily log's amount; None currency means the payment's own, unknown here: 0 then
+    # (the payment's metric is computed from its facts, with the right currency).
+    known = d.amount is not None and d.currency is not None
+    amount = ctx.to_base(d.amount, d.currency) if known else _ZERO  # type: ignore[arg-type]
     fact = FactDelta(
         "payment", d.payment_id, e.event_id, e.occurred_at, day, e.type, e.rep_id,
         d.amount, d.currency, text=d.reason,
