@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -9,13 +10,13 @@ from fastapi import APIRouter, Query, Request
 
 from infra.publisher import PublishError
 from producers.admission import Admission
-from projections.model.readmodel import TargetLock
+from projections.model.readmodel import ReadModel, TargetLock
 from projections.queries.edge_checks import EdgeChecks
 from projections.targets.locks import TargetGuard
 from salespulse.api.auth import Principal
 from salespulse.api.body import parse_body, read_capped, with_identity
 from salespulse.api.deps import ApiContext, Ctx, Ingester
-from salespulse.api.errors import ApiError
+from salespulse.api.errors import ApiError, NoActiveVersion
 from salespulse.api.locks import HTTP_OVERRIDE_HINT, lock_book, lock_out
 from salespulse.api.models import ErrorOut, IngestOut, RejectedOut, WarningOut
 from salespulse.api.resubmissions import refuse
@@ -92,10 +93,17 @@ def _ingest(ctx: ApiContext, items: list[Any], who: Principal, override_locks: b
         may_override=who.role == "admin",
         hint=HTTP_OVERRIDE_HINT,
     )
-    with ctx.read_side() as view:
-        result = Admission(ctx.settings, guard, advisor=EdgeChecks(lambda: view.model)).objects(
-            items
-        )
+    with ExitStack() as stack:
+
+        def projections() -> ReadModel | None:
+            # Opened on first need (a correction, a new deal), kept open for the whole input.
+            try:
+                return stack.enter_context(ctx.read_side()).model
+            except NoActiveVersion:
+                return None
+
+        advisor = EdgeChecks(projections)
+        result = Admission(ctx.settings, guard, advisor=advisor).objects(items)
     accepted, rejected = result.accepted, result.rejected
     conflicts = ctx.resubmissions.conflicts(accepted, ctx.read_side)
     if conflicts:

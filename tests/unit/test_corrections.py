@@ -242,3 +242,24 @@ def test_a_negative_amendment_is_rejected_with_the_field_named() -> None:
     with pytest.raises(ValidationError) as caught:
         parse_event(raw)
     assert [err["loc"][1:] for err in caught.value.errors()] == [("data", "amount")]
+
+
+def test_a_batch_reports_its_corrections_and_does_not_announce_a_re_sent_order() -> None:
+    e = Events()
+    projection = InMemoryProjection(CTX)
+    first = e.order("r1", "2026-11-10", "100000", order_id="o-1")
+    projection.apply_batch([(0, i, ev) for i, ev in enumerate([*org(e), first])])
+    again = e.order("r1", "2026-11-11", "10000", order_id="o-1")
+    cancel = e.cancel("r2", "2026-11-12", "o-2")  # an order never seen: a correction still
+
+    result = projection.apply_batch([(0, 10, again), (1, 0, cancel)])
+
+    assert result.deal_wins == ()  # the re-sent OrderSigned is an amendment, not a new deal
+    assert [(c.fact.event_id, c.reps) for c in result.corrections] == [
+        (again.event_id, ("r1",)),
+        (cancel.event_id, ()),
+    ]
+    assert [(r.metric, r.value) for r in result.corrections[0].credits] == [
+        ("orders", 1),
+        ("revenue", 10000),
+    ]
