@@ -47,7 +47,8 @@ def test_an_event_on_the_topic_lands_as_a_row_in_postgres(
     schema = f"{deployment.settings.schema_prefix}_v1"
     with psycopg.connect(deployment.settings.database_url) as conn:
         rows = conn.execute(
-            f"SELECT metric, rep_id, day, value FROM {schema}.metric_daily ORDER BY metric"
+            # An order's metrics are its entity's credited rows (projections/model/entities.py).
+            f"SELECT metric, rep_id, day, value FROM {schema}.entity_credits ORDER BY metric"
         ).fetchall()
     assert rows == [
         ("orders", "r-017", date(2026, 11, 3), Decimal(1)),
@@ -95,7 +96,7 @@ def test_a_poison_record_goes_to_the_dlq_and_the_worker_carries_on(
         schema = store.schema
     with psycopg.connect(settings.database_url) as conn:
         total = conn.execute(
-            f"SELECT sum(value) FROM {schema}.metric_daily WHERE metric = 'revenue'"
+            f"SELECT sum(value) FROM {schema}.entity_credits WHERE metric = 'revenue'"
         ).fetchone()
     assert total == (Decimal("350.0000"),)
     assert f"worker ({engine} engine)" in worker.output()
