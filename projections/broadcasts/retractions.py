@@ -68,6 +68,11 @@ def _deal_change(deal: Broadcast, c: Correction) -> NewBroadcast:
         "deal_id": deal.broadcast_id,
         "correction": f.fact,
         "rep_id": deal.payload.get("rep_id"),
+        # Who and where, as the announcement said: a channel that took the deal takes this.
+        "rep_name": deal.payload.get("rep_name"),
+        "unit_id": deal.payload.get("unit_id"),
+        "unit_name": deal.payload.get("unit_name"),
+        "account_id": deal.payload.get("account_id"),
         "order_id": deal.payload.get("order_id"),
         "opportunity_id": deal.payload.get("opportunity_id"),
         "was": deal.payload.get("amount"),

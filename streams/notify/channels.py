@@ -30,7 +30,8 @@ from streams.notify.formats.registry import PLATFORMS
 from streams.notify.texts import KINDS, LANGUAGES, Item
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_KINDS = ("deal_won", "milestone")
+# A channel that announces deals and milestones also hears when one is withdrawn or corrected.
+DEFAULT_KINDS = ("deal_won", "milestone", "deal_retracted", "deal_corrected", "milestone_revoked")
 
 
 class ChannelsError(ValueError):

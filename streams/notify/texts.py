@@ -24,6 +24,10 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "rep": "Rep", "team": "Team", "amount": "Amount", "customer": "Customer",
         "rank": "Rank", "new_rank": "new at #{after}", "month": "Month completion",
         "actual": "Actual", "target": "Target",
+        "deal_retracted": "Deal withdrawn: {rep} {amount}",
+        "deal_corrected": "Deal corrected: {rep} {was} → {amount}",
+        "milestone_revoked": "Target no longer reached: {who} {metric} in {period}",
+        "was": "Announced", "reason": "Reason",
     },
     "zh-CN": {
         "deal_won": "喜报：{rep} 签单 {amount}",
@@ -32,6 +36,10 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "summary_deals": "{n} 单成交，合计 {amount}",
         "rep": "销售", "team": "团队", "amount": "金额", "customer": "客户",
         "rank": "排名", "new_rank": "新上榜 第 {after} 名", "month": "本月完成率",
+        "deal_retracted": "撤回：{rep} 的 {amount} 订单已撤销",
+        "deal_corrected": "更正：{rep} 的订单 {was} → {amount}",
+        "milestone_revoked": "目标回落：{who} {period} {metric} 未达 100%",
+        "was": "原播报", "reason": "原因",
         "actual": "实际", "target": "目标",
     },
 }  # fmt: skip
@@ -110,6 +118,32 @@ def _milestone_details(p: Mapping[str, Any], w: Mapping[str, str], currency: str
     ]
 
 
+def _retracted_title(p: Mapping[str, Any], w: Mapping[str, str], currency: str) -> str:
+    return w["deal_retracted"].format(rep=_rep(p), amount=money(p.get("was"), currency))
+
+
+def _corrected_title(p: Mapping[str, Any], w: Mapping[str, str], currency: str) -> str:
+    was, now = money(p.get("was"), currency), money(p.get("amount"), currency)
+    return w["deal_corrected"].format(rep=_rep(p), was=was, amount=now)
+
+
+def _correction_details(p: Mapping[str, Any], w: Mapping[str, str], currency: str) -> list[str]:
+    rows = [
+        (w["rep"], _rep(p)),
+        (w["team"], p.get("unit_name") or p.get("unit_id")),
+        (w["was"], money(p.get("was"), currency)),
+        (w["amount"], None if p.get("amount") is None else money(p.get("amount"), currency)),
+        (w["customer"], p.get("account_id")),
+        (w["reason"], p.get("reason")),
+    ]
+    return [f"{k}: {v}" for k, v in rows if v]
+
+
+def _revoked_title(p: Mapping[str, Any], w: Mapping[str, str], currency: str) -> str:
+    who = str(p.get("name") or p.get("scope", "?"))
+    return w["milestone_revoked"].format(who=who, metric=p.get("metric"), period=p.get("period"))
+
+
 Text = Callable[[Mapping[str, Any], Mapping[str, str], str], str]
 Lines = Callable[[Mapping[str, Any], Mapping[str, str], str], list[str]]
 
@@ -128,6 +162,16 @@ class KindText:
 KINDS: Mapping[str, KindText] = {
     "deal_won": KindText(_deal_title, _deal_details, _deal_line, amount_field="amount"),
     "milestone": KindText(_milestone_title, _milestone_details, _milestone_title),
+    # Corrections of what was announced: the channel's minimum compares the announced amount.
+    "deal_retracted": KindText(
+        _retracted_title, _correction_details, _retracted_title, tone="warning", amount_field="was"
+    ),
+    "deal_corrected": KindText(
+        _corrected_title, _correction_details, _corrected_title, tone="warning", amount_field="was"
+    ),
+    "milestone_revoked": KindText(
+        _revoked_title, _milestone_details, _revoked_title, tone="warning"
+    ),
 }
 
 

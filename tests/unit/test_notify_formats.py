@@ -105,3 +105,27 @@ def test_a_rate_limit_code_in_a_200_is_retried_and_a_bad_signature_is_final() ->
     assert PLATFORMS["dingtalk"].verdict(b'{"errcode":310000,"errmsg":"sign not match"}') == (
         "errcode 310000: sign not match"
     )
+
+
+def _retraction(kind: str, amount: str | None) -> Item:
+    payload = {"deal_id": "w1", "rep_id": "r1", "rep_name": "张伟", "unit_id": "sh",
+               "unit_name": "Shanghai", "account_id": "明远贸易", "was": "12500",
+               "amount": amount, "reason": "contract cancelled"}  # fmt: skip
+    return Item(f"correction:{kind}", kind, payload)
+
+
+def test_a_withdrawn_or_corrected_deal_reaches_the_channels_that_took_it_in_both_tongues() -> None:
+    # Given a team channel with a minimum that the announced deal met
+    team = channel(scope="unit:east", min_amount="10000")
+    withdrawn, corrected = _retraction("deal_retracted", None), _retraction("deal_corrected", "900")
+    # Then both corrections reach it (by default), judged by the amount that was announced
+    assert team.accepts(withdrawn, UNITS) and team.accepts(corrected, UNITS)
+    assert not channel(scope="unit:west").accepts(withdrawn, UNITS)
+    # And they read as what they are, in English and in Chinese
+    en, zh = single_note(withdrawn, "en", "USD"), single_note(corrected, "zh-CN", "CNY")
+    assert en.title == "Deal withdrawn: 张伟 12,500.00 USD" and en.tone == "warning"
+    assert "Reason: contract cancelled" in en.lines
+    assert zh.title == "更正：张伟 的订单 12,500.00 CNY → 900.00 CNY"
+    revoked = Item("revoked:m", "milestone_revoked",
+                   {"scope": "unit:sh", "metric": "revenue", "period": "2026-11"})  # fmt: skip
+    assert single_note(revoked, "en", "USD").title.startswith("Target no longer reached: unit:sh")
