@@ -37,6 +37,7 @@ from projections.postgres.registry import (
     register_version,
     schema_for,
 )
+from projections.postgres.rowkinds import ROW_KINDS
 
 # Called inside apply_batch's transaction with its connection and result.
 WithinBatch = Callable[[psycopg.Connection[Any], AppliedResult], None]
@@ -245,18 +246,8 @@ class PostgresProjectionStore(PostgresReadModel):
                 rows.sort()
                 cur.execute(self.stmt(template), _columns(rows, len(rows[0])))
 
-        put(q.UPSERT_METRICS, [(*k, v, at) for k, (v, at) in a.metrics.items()])
-        put(q.UPSERT_ACTIVITIES, [(*k, n, amount) for k, (n, amount) in a.activities.items()])
-        # The other deltas are NamedTuples whose fields are in their table's column order.
-        put(q.UPSERT_UNITS, list(a.units.values()))
-        put(q.INSERT_MEMBERSHIPS, list(a.memberships.values()))
-        put(q.UPSERT_TARGETS, list(a.targets.values()))
-        put(q.INSERT_TARGET_HISTORY, list(a.target_history.values()))
-        put(q.UPSERT_LOCKS, list(a.locks.values()))
-        put(q.UPSERT_OPPORTUNITIES, [_opportunity_row(s) for s in a.opportunities.values()])
-        put(q.INSERT_STAGES, list(a.stages.values()))
-        put(q.INSERT_WINS, list(a.wins.values()))
-        put(q.UPSERT_CHEERS, list(a.cheers.values()))
+        for kind in ROW_KINDS:
+            put(kind.upsert, kind.rows(a))
 
     def apply_healing(self, records: Sequence[Record], give_up_s: float = 600.0) -> AppliedResult:
         """apply_batch through a database restart: on a connection failure, reconnect and
@@ -284,23 +275,3 @@ class PostgresProjectionStore(PostgresReadModel):
 
 
 _uuid_order = attrgetter("int")  # 10x cheaper than UUID.__lt__; the same order
-
-
-def _opportunity_row(s: Any) -> tuple[Any, ...]:
-    def group(value: tuple[Any, ...], stamp: Any) -> tuple[Any, ...]:
-        return (*value, *(stamp or (None, None)))
-
-    info = s.info
-    info_values = (
-        (info.account_id, info.product_line, info.expected_close, info.created_at)
-        if info
-        else (None, None, None, None)
-    )
-    return (
-        s.opportunity_id,
-        *group((s.rep_id,), s.rep_stamp),
-        *group(info_values, s.info_stamp),
-        *group((s.stage,), s.stage_stamp),
-        *group((s.amount,), s.amount_stamp),
-        *group((s.outcome, s.reason), s.outcome_stamp),
-    )
