@@ -203,7 +203,7 @@ class LocalKafka:
     def _format_storage_once(self, java: str, classpath: str) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             [java, "-cp", classpath,
              f"-Dlog4j.configuration=file:{STACK_FILES / 'log4j.properties'}",
@@ -221,3 +221,15 @@ def _require(program: str, advice: str) -> str:
     if path is None:
         raise StackError(f"{program} not found: {advice}")
     return path
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (base64url of a UUID) that does not start with "-".
+
+    The storage tool's argument parser would take such an id for an option (1 start in 64
+    failed that way); Kafka's own Uuid.randomUuid() skips those ids for the same reason.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
