@@ -1,6 +1,7 @@
 """Edge checks of corrections and new deals against the projections: refusals and warnings.
 
-- A share credited to a rep the projections have never seen is refused (`data.shares.N.rep_id`).
+- A share credited to a rep the projections have never seen (nor joined earlier in the same
+  input) is refused (`data.shares.N.rep_id`).
 - A correction naming an order, payment or opportunity never seen (in the projections or
   earlier in the same input) is accepted — it may simply be early — with a warning.
 - An OpportunityCreated for an account with an open deal of another rep is a duplicate deal
@@ -69,13 +70,17 @@ class EdgeChecks:
         rm = self._model()
         reps = rm.reps() if rm is not None else {}
         for i, share in enumerate(event.data.shares):  # type: ignore[attr-defined]
-            if share.rep_id not in reps and rm is not None:
+            # A rep who joined earlier in the same input is known (not projected yet).
+            joined = ("rep", share.rep_id) in self._seen
+            if share.rep_id not in reps and not joined and rm is not None:
                 return Problem(f"data.shares.{i}.rep_id", f"unknown rep {share.rep_id!r}")
         return None
 
     def warn(self, event: AnyEvent) -> list[Problem]:
         out = []
         data: Any = event.data
+        if event.type == "RepJoined" and event.rep_id:
+            self._seen.add(("rep", event.rep_id))
         if event.type in _MAKES_KNOWN:
             kind, name = _MAKES_KNOWN[event.type]
             self._seen.add((kind, getattr(data, name)))

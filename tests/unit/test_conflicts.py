@@ -89,3 +89,24 @@ def test_posting_a_duplicate_deal_or_an_unknown_correction_warns_and_a_stranger_
     assert body["rejected"][0]["errors"] == [
         {"field": "data.shares.0.rep_id", "reason": "unknown rep 'zed'"}
     ]
+
+
+def test_a_share_for_a_rep_who_joined_earlier_in_the_same_input_is_accepted() -> None:
+    # Given one request that first has a rep join (not projected yet) and then credits them,
+    # and a share for a rep nobody knows
+    joined = E.join("r9", "t1", at="2026-11-19").model_dump(mode="json", exclude_none=True)
+    credit = _event(
+        "CreditAssigned",
+        "r1",
+        order_id="ord-1",
+        shares=[{"rep_id": "r9", "share": "0.5"}, {"rep_id": "r1", "share": "0.5"}],
+    )
+    ghost = _event("CreditAssigned", "r1", order_id="ord-1",
+                   shares=[{"rep_id": "r8", "share": "1"}])  # fmt: skip
+    # When it is posted
+    body = make_world().post("/api/events", json=[joined, credit, ghost]).json()
+    # Then the joiner's share passes the edge and only the stranger's is refused
+    assert body["accepted"] == [joined["event_id"], credit["event_id"]]
+    assert body["rejected"][0]["errors"] == [
+        {"field": "data.shares.0.rep_id", "reason": "unknown rep 'r8'"}
+    ]
