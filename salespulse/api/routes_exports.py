@@ -8,10 +8,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from projections.queries.achievement import achievement_table
-from projections.queries.leaderboard import leaderboard
 from salespulse.api.auth import default_scope
 from salespulse.api.deps import Ctx, Reader, check_detail
-from salespulse.api.errors import metric_param, period_param, scope_param
+from salespulse.api.errors import period_param, scope_param
 from salespulse.api.exports import (
     XLSX_TYPE,
     Cell,
@@ -21,7 +20,7 @@ from salespulse.api.exports import (
     to_csv,
     to_xlsx,
 )
-from salespulse.api.routes_goals import MetricQ, PeriodQ, ScopeQ
+from salespulse.api.routes_goals import MetricQ, PeriodQ, ScopeQ, read_leaderboard
 
 router = APIRouter(tags=["exports"])
 Format = Annotated[Literal["csv", "xlsx"], Path(description="csv or xlsx")]
@@ -65,11 +64,6 @@ def get_leaderboard_file(
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> Response:
     """GET /api/leaderboard as a file (every reader, as the JSON form)."""
-    now = ctx.clock()
-    with ctx.read_side() as view:
-        m = metric_param(metric, view.kpis)
-        sc = scope_param("scope", scope, view.model)
-        pe = period_param(period, now, ctx.settings.zone)
-        board = leaderboard(view.model, m, pe, now, ctx.settings.zone, sc, limit)
+    board = read_leaderboard(ctx, metric, period, scope, limit)
     headers, rows = leaderboard_rows(board)
-    return _file(fmt, f"leaderboard-{m}-{pe.text}", headers, rows)
+    return _file(fmt, f"leaderboard-{board.metric}-{board.period}", headers, rows)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from projections.model.scopes import unit_on
 from projections.queries.goals import goal_progress
-from projections.queries.leaderboard import contest, leaderboard
+from projections.queries.leaderboard import Leaderboard, contest, leaderboard
 from salespulse.api.auth import default_scope
-from salespulse.api.deps import Ctx, Reader, check_detail
+from salespulse.api.deps import ApiContext, Ctx, Reader, check_detail
 from salespulse.api.errors import metric_param, period_param, scope_param, units_param
 from salespulse.api.models import (
     ContestEntryOut,
@@ -60,13 +60,19 @@ def get_leaderboard(
 
     Every reader sees every scope's leaderboard: positions are public on the sales floor.
     """
+    return LeaderboardOut.model_validate(read_leaderboard(ctx, metric, period, scope, limit))
+
+
+def read_leaderboard(
+    ctx: ApiContext, metric: str, period: str | None, scope: str, limit: int | None
+) -> Leaderboard:
+    """The leaderboard the parameters name, as GET /api/leaderboard and its file export read it."""
     now = ctx.clock()
     with ctx.read_side() as view:
         m = metric_param(metric, view.kpis)
         sc = scope_param("scope", scope, view.model)
         pe = period_param(period, now, ctx.settings.zone)
-        board = leaderboard(view.model, m, pe, now, ctx.settings.zone, sc, limit)
-        return LeaderboardOut.model_validate(board)
+        return leaderboard(view.model, m, pe, now, ctx.settings.zone, sc, limit)
 
 
 @router.get("/api/contest", response_model=ContestOut)
