@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -140,44 +142,84 @@ def test_replay_preview_switch_while_live_and_without_repeating_announcements(
     assert sorted(set(keys)) == sorted(b.encode() for b in after)
 
 
-def test_a_killed_replay_resumes_from_its_own_offsets(deployment: Deployment) -> None:
-    # given a bigger history applied under version 1
-    history = random_history(seed=5, reps=40, days=DAYS, start=START, per_day=12)
+def _waiting_on_lock(conn: psycopg.Connection[Any], statement: str) -> int:
+    """Backends blocked on a lock in a statement containing `statement` (the replay's)."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+        (f"%{statement}%",),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _kill_when_blocked(
+    deployment: Deployment, schema: str, lock: str, statement: str, args: tuple[str, ...],
+    after_flush: bool,
+) -> None:  # fmt: skip
+    """Run a replay, hold `lock` so that it blocks in `statement` inside its transaction (a
+    flush, the merge), and SIGKILL it there."""
+    url = deployment.settings.database_url
+    with psycopg.connect(url, autocommit=True) as watch, psycopg.connect(url) as holder:
+        replay = _cli(deployment, "replay", "--kpis", str(REVISED), "--no-progress", *args)
+        deadline = time.monotonic() + 120
+
+        def until(condition: Callable[[], bool]) -> None:
+            while not condition():
+                assert replay.poll() is None, replay.communicate()[1]
+                assert time.monotonic() < deadline, f"replay never reached {statement}"
+                time.sleep(0.05)
+
+        def exists(name: str) -> bool:
+            row = watch.execute("SELECT to_regclass(%s)", (f"{schema}.{name}",)).fetchone()
+            return row is not None and row[0] is not None
+
+        try:
+            until(lambda: exists("_staging_offsets"))
+            if after_flush:  # let a first flush commit, so the resumed run has partial staging
+                until(lambda: _count(watch, f"{schema}._staging_offsets") > 0)
+            holder.execute(lock.format(schema=schema))
+            until(lambda: _waiting_on_lock(watch, statement) > 0)
+        finally:
+            replay.send_signal(signal.SIGKILL)
+            replay.communicate(timeout=30)
+            holder.rollback()
+        # the killed transaction wrote nothing: the version's tables are still empty
+        assert _count(watch, f"{schema}.applied_events") == 0
+
+
+def _count(conn: psycopg.Connection[Any], table: str) -> int:
+    row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_replay_killed_in_a_flush_and_in_the_merge_resumes_and_equals_the_oracle(
+    deployment: Deployment,
+) -> None:
+    # given a history applied under version 1
+    history = random_history(seed=5, reps=16, days=DAYS, start=START, per_day=8)
     deployment.start_worker()
     with deployment.publisher() as publisher:
         publisher.publish_many(history)
     deployment.wait_idle()
     schema = f"{deployment.settings.schema_prefix}_v2"
-
-    def applied() -> int:
-        with psycopg.connect(deployment.settings.database_url) as conn:
-            try:
-                return conn.execute(f"SELECT count(*) FROM {schema}.applied_events").fetchone()[0]  # type: ignore[index]
-            except psycopg.errors.UndefinedTable:
-                return 0
-
-    # when the replay is SIGKILLed twice part-way
-    progress = []
-    for _ in range(2):
-        # small batches, so that there is a moment between two commits to kill it in; two
-        # processes, so that killing the replay must stop its helper process too
-        replay = _cli(
-            deployment, "replay", "--kpis", str(REVISED), "--no-progress",
-            "--batch-size", "300", "--processes", "2",
-        )  # fmt: skip
-        floor = applied()
-        deadline = time.monotonic() + 120
-        while applied() <= floor and time.monotonic() < deadline and replay.poll() is None:
-            time.sleep(0.05)
-        replay.send_signal(signal.SIGKILL)
-        replay.communicate(timeout=30)
-        progress.append(applied())
-    assert 0 < progress[0] <= progress[1] < len({e.event_id for e in history})
-    # then the next run resumes (it reads only what is left) and the result equals the oracle
+    # when a 2-process replay with a tiny memory limit (many flushes) is killed inside a flush
+    # that follows a committed one (its rows COPY'd, blocked before the offsets are written)
+    _kill_when_blocked(
+        deployment, schema, "LOCK TABLE {schema}._staging_offsets IN SHARE MODE",
+        'INSERT INTO "' + schema + '"."_staging_offsets"', ("--processes", "2", "--memory", "1M"),
+        after_flush=True,
+    )  # fmt: skip
+    # and the next run reads the rest and is killed at the very end of its merge (every row,
+    # id, offset and index written; blocked dropping the staging tables)
+    _kill_when_blocked(
+        deployment, schema, "LOCK TABLE {schema}._staging_ids IN ACCESS SHARE MODE",
+        "DROP TABLE", ("--memory", "1M"), after_flush=False,
+    )  # fmt: skip
+    # then a third run merges what was staged without reading the log again
     final = _cli(deployment, "replay", "--kpis", str(REVISED), "--no-progress")
-    _, err = final.communicate(timeout=600)
+    _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
     read = int(err.split(" records read")[0].rsplit(" ", 1)[1])
-    assert read < len(history)  # resumed, not from zero
+    assert read == 0
     deployment.wait_idle()
+    # and both versions equal their oracles: nothing was counted twice
     _check_both_versions(deployment, history)
