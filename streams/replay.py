@@ -53,6 +53,7 @@ class ReplayResult:
     records: int  # log records read by this run
     status: str
     offsets: Mapping[int, int]  # the last offset per partition the version was built to
+    seconds: Mapping[str, float]  # per phase: read, merge, catch-up
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ def replay(
     """Bring `store`'s version to within `within_s` of the log's head, then mark it ready."""
     report = progress or (lambda phase, done, total: None)
     applied = records = 0
+    seconds = {"read": 0.0, "merge": 0.0, "catch-up": 0.0}
+    clock = time.monotonic()
     with collector_paused(freeze=True):
         if _buildable(store):
             end = end_offsets(bootstrap, topic)
@@ -101,18 +104,20 @@ def replay(
                     records += n
                     done += n
                     report("read", done, total)
+                seconds["read"] = time.monotonic() - clock
                 applied = loader.merge(lambda step, i, n: report("merge", i, n))
-        more_applied, more_records = _catch_up(
-            store, bootstrap, topic, report, batch_size, within_s
-        )
+                seconds["merge"] = time.monotonic() - clock - seconds["read"]
+        clock = time.monotonic()
+        tail = _catch_up(store, bootstrap, topic, report, batch_size, within_s)
+        seconds["catch-up"] = time.monotonic() - clock
     store.mark_ready()
     version = store.ctx.kpis.version
     status = next(
         v.status for v in list_versions(store.conn, store.registry_schema) if v.version == version
     )
     return ReplayResult(
-        store.ctx.kpis.version, store.schema, applied + more_applied, records + more_records,
-        status, store.offsets(),
+        store.ctx.kpis.version, store.schema, applied + tail[0], records + tail[1], status,
+        store.offsets(), seconds,
     )  # fmt: skip
 
 

@@ -111,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
             return 130
     print(
         f"version {result.version} ({result.schema}): {result.status}; "
-        f"{result.records} records read, {result.applied} events applied by this run",
+        f"{result.records} records read, {result.applied} events applied by this run ("
+        + ", ".join(f"{phase} {s:.1f} s" for phase, s in result.seconds.items())
+        + ")",
         file=sys.stderr,
     )
     if args.preview and active is not None and active.version != kpis.version:
