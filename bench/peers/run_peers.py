@@ -37,7 +37,7 @@ from streams.bulk_reader import read_ranges
 
 HERE = Path(__file__).resolve().parent
 KPIS = HERE / "kpis.toml"
-STABLE_S, TIMEOUT_S = 20.0, 1800.0
+STABLE_S, EMPTY_S, TIMEOUT_S = 20.0, 120.0, 1800.0  # done when unchanged that long
 Rows = dict[tuple[str, str], tuple[Decimal, int]]
 
 
@@ -134,7 +134,8 @@ def run(s: Any, c: dict[str, Any], expected: Rows) -> dict[str, Any]:
                 current = totals(read())
                 if current != last:
                     last, changed = current, now
-                if current == totals(expected) or (current[0] and now - changed > STABLE_S):
+                quiet = now - changed > (STABLE_S if current[0] else EMPTY_S)
+                if current == totals(expected) or quiet:
                     done_at = changed
                     break
             if now - started > TIMEOUT_S:

@@ -130,6 +130,8 @@ public class Peers {
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
         p.put(StreamsConfig.STATE_DIR_CONFIG, System.getenv().getOrDefault("PEERS_STATE_DIR", "/tmp/kstreams-peers"));
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class); // the stores
+        p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
         StreamsBuilder b = new StreamsBuilder();
         // value: "repDay|amount" strings keep the serdes to the built-in ones
         b.stream(topic, Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
@@ -149,6 +151,15 @@ public class Peers {
                 .toStream()
                 .foreach(PENDING::put);
         KafkaStreams app = new KafkaStreams(b.build(), p);
+        app.setUncaughtExceptionHandler(e -> { // slf4j-nop logs nothing: say why, and stop
+            e.printStackTrace();
+            return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler
+                    .StreamThreadExceptionResponse.SHUTDOWN_APPLICATION;
+        });
+        app.setStateListener((now, before) -> {
+            System.err.println("kafka streams: " + before + " -> " + now);
+            if (now == KafkaStreams.State.ERROR) System.exit(1);
+        });
         try (Connection conn = DriverManager.getConnection(jdbc)) {
             conn.setAutoCommit(false);
             conn.createStatement().execute("CREATE TABLE IF NOT EXISTS " + table
