@@ -103,7 +103,7 @@ class BulkBuild:
                     continue
             try:
                 deltas += fold(event, ctx)
-            except ValueError:  # e.g. no FX rate: refused, as the live store refuses it
+            except Exception:  # e.g. no FX rate: refused, as the live store refuses it
                 stats.failed += 1
         stats.records += len(records)
         seg.aggregate.add_all(deltas)
@@ -132,11 +132,14 @@ class BulkBuild:
                     continue
                 try:
                     deltas += fold(event, self.ctx)
-                except ValueError:
+                except Exception:  # as in add
                     self.stats.failed += 1
             seg.aggregate.add_all(deltas)
+        # Credits from the facts this segment holds; the merge recomputes those of entities
+        # whose facts are spread over several flushes.
+        entities = seg.aggregate.settle(self.ctx)
         pairs = [(n, p) for p, ids in seg.ids.items() for n in ids]
-        self.loader.flush(seg.aggregate, pairs, seg.last)
+        self.loader.flush(seg.aggregate, pairs, seg.last, entities)
         for n, _ in pairs:
             self._mark(n)
         self.stats.folded += len(pairs)

@@ -105,7 +105,7 @@ def replay(
                     done += n
                     report("read", done, total)
                 seconds["read"] = time.monotonic() - clock
-                applied = loader.merge(lambda step, i, n: report("merge", i, n))
+                applied = loader.merge(store.ctx, lambda step, i, n: report("merge", i, n))
                 seconds["merge"] = time.monotonic() - clock - seconds["read"]
         clock = time.monotonic()
         tail = _catch_up(store, bootstrap, topic, report, batch_size, within_s)

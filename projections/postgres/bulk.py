@@ -6,6 +6,12 @@ and the offsets read so far per partition, so a replay killed at any point resum
 last flush without counting anything twice. `merge` is one transaction too: it drops the
 version's indexes, combines the partial rows with each kind's merge rule, fills
 applied_events and applied_offsets, builds the indexes again and drops the staging tables.
+
+Entity credits (entity_credits) are not merged row by row: they are recomputed from all of
+an entity's facts. A flush stages the credits of the entities it holds facts of, computed from
+those facts, and the entity keys; an entity staged by one flush only had all its facts there,
+so its staged credits are final. For an entity staged more than once (its facts spread over
+flushes, or a resumed run), the merge recomputes the credits from its merged entity_facts.
 Staging tables are UNLOGGED: if PostgreSQL itself crashes they are emptied, offsets included,
 so the build then starts over from zero, still consistent.
 """
@@ -13,7 +19,9 @@ so the build then starts over from zero, still consistent.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -21,15 +29,39 @@ import psycopg
 from psycopg import sql
 
 from projections.model.aggregate import Aggregate
-from projections.postgres.rowkinds import ROW_KINDS
+from projections.model.context import FoldContext
+from projections.model.deltas import CreditRow
+from projections.model.entities import EntityKey, credits_of
+from projections.postgres import statements as q
+from projections.postgres.rowkinds import ROW_KINDS, fact_of
 
 STAGING = "_staging_"  # prefix of the staging tables inside the version's schema
 IDS, OFFSETS = "_staging_ids", "_staging_offsets"
+ENTITIES, CREDITS = "_staging_entities", "_staging_entity_credits"
+CREDIT_COLUMNS = ("kind", "entity_id", "metric", "rep_id", "day", "value", "reached_at")
 MergeProgress = Callable[[str, int, int], None]  # (step, steps done, steps in all)
 
 _STAGING_DDL = """
 CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{ids} (event_id uuid NOT NULL, partition int NOT NULL);
 CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{offsets} (partition int PRIMARY KEY, "offset" bigint);
+CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{entities}
+    (kind text COLLATE "C" NOT NULL, entity_id text COLLATE "C" NOT NULL);
+CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{credits} (LIKE {s}.entity_credits);
+"""
+# Entities staged by more than one flush: their credits are recomputed from all their facts.
+_SPREAD = """
+CREATE TEMP TABLE _spread ON COMMIT DROP AS
+SELECT kind, entity_id FROM {s}.{entities} GROUP BY kind, entity_id HAVING count(*) > 1
+"""
+_MERGE_CREDITS = """
+INSERT INTO {s}.entity_credits SELECT c.* FROM {s}.{credits} c
+WHERE NOT EXISTS (SELECT 1 FROM _spread m WHERE m.kind = c.kind AND m.entity_id = c.entity_id)
+"""
+_SPREAD_FACTS = """
+SELECT f.kind, f.entity_id, f.event_id, f.at, f.day, f.fact, f.rep_id, f.amount, f.currency,
+       f.account_id, f.ref_id, f.text, f.shares
+FROM {s}.entity_facts f JOIN _spread m ON m.kind = f.kind AND m.entity_id = f.entity_id
+ORDER BY f.kind, f.entity_id
 """
 _UPSERT_STAGED_OFFSETS = """
 INSERT INTO {s}.{offsets} AS o (partition, "offset") SELECT * FROM unnest(%b::int[], %b::bigint[])
@@ -84,6 +116,8 @@ class BulkLoader:
             s=sql.Identifier(self.schema),
             ids=sql.Identifier(IDS),
             offsets=sql.Identifier(OFFSETS),
+            entities=sql.Identifier(ENTITIES),
+            credits=sql.Identifier(CREDITS),
             **ids,
         )
 
@@ -141,24 +175,21 @@ class BulkLoader:
         return {r[0] for r in rows}
 
     def flush(
-        self, aggregate: Aggregate, ids: Iterable[tuple[int, int]], offsets: Mapping[int, int]
+        self,
+        aggregate: Aggregate,
+        ids: Iterable[tuple[int, int]],
+        offsets: Mapping[int, int],
+        entities: list[EntityKey],
     ) -> None:
-        """Stage the aggregate's rows, the (UUID int, partition) ids and the offsets: one commit."""
+        """Stage the aggregate's rows, the credits of its settled `entities`, the (UUID int,
+        partition) ids and the offsets: one commit."""
         with self.conn.transaction(), self.conn.cursor() as cur:
             for kind in ROW_KINDS:
-                rows = kind.rows(aggregate)
-                if not rows:
-                    continue
-                staging = STAGING + kind.table
-                stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-                    sql.SQL(self._table(staging)),
-                    sql.SQL(", ").join(map(sql.Identifier, kind.columns)),
-                )
-                types = self._column_types(staging, kind.columns)  # not during the COPY
-                with cur.copy(stmt) as copy:
-                    copy.set_types(types)
-                    for row in rows:
-                        copy.write_row(row)
+                self._copy(cur, STAGING + kind.table, kind.columns, kind.rows(aggregate))
+            if entities:
+                credits = [c for key in entities for c in aggregate.credits[key]]
+                self._copy(cur, CREDITS, CREDIT_COLUMNS, credits)
+                self._copy(cur, ENTITIES, ("kind", "entity_id"), entities)
             pack = _ID_ROW.pack
             chunk = b"".join(pack(2, 16, n.to_bytes(16, "big"), 4, p) for n, p in ids)
             with cur.copy(self._q("COPY {s}.{ids} FROM STDIN (FORMAT BINARY)")) as copy:
@@ -169,6 +200,20 @@ class BulkLoader:
                     self._q(_UPSERT_STAGED_OFFSETS), ([p for p, _ in moved], [o for _, o in moved])
                 )
 
+    def _copy(
+        self, cur: psycopg.Cursor[Any], table: str, columns: tuple[str, ...], rows: Sequence[Any]
+    ) -> None:
+        if not rows:
+            return
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            sql.SQL(self._table(table)), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        types = self._column_types(table, columns)  # not during the COPY
+        with cur.copy(stmt) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+
     def _column_types(self, table: str, columns: tuple[str, ...]) -> list[int]:
         if table not in self._types:
             rows = self.conn.execute(_COLUMN_TYPES, (self._table(table),)).fetchall()
@@ -176,11 +221,11 @@ class BulkLoader:
             self._types[table] = [by_name[c] for c in columns]
         return self._types[table]
 
-    def merge(self, progress: MergeProgress | None = None) -> int:
+    def merge(self, ctx: FoldContext, progress: MergeProgress | None = None) -> int:
         """Combine the staging rows into the version's (empty) tables; returns events merged."""
-        tables = [k.table for k in ROW_KINDS] + ["applied_events"]
+        tables = [k.table for k in ROW_KINDS] + ["entity_credits", "applied_events"]
         qualified = [self._table(t) for t in tables]
-        steps = len(ROW_KINDS) + 4
+        steps = len(ROW_KINDS) + 5
         done = 0
 
         def step(name: str) -> None:
@@ -201,6 +246,8 @@ class BulkLoader:
                 select = kind.merge_select(self._table(STAGING + kind.table))
                 cols = ", ".join(sql.Identifier(c).as_string() for c in kind.columns)
                 conn.execute(f"INSERT INTO {self._table(kind.table)} ({cols}) {select}".encode())
+            step("entity_credits")
+            self._merge_credits(ctx)
             step("applied_events")
             # DISTINCT: an id on two partitions (two different events reusing an id) once.
             cur = conn.execute(self._q(_MERGE_IDS))
@@ -210,7 +257,7 @@ class BulkLoader:
             for statement in rebuild:
                 conn.execute(statement.encode())
             step("drop staging")
-            for name in [IDS, OFFSETS] + [STAGING + k.table for k in ROW_KINDS]:
+            for name in [IDS, OFFSETS, ENTITIES, CREDITS] + [STAGING + k.table for k in ROW_KINDS]:
                 conn.execute(f"DROP TABLE {self._table(name)}".encode())
         conn.commit()
         conn.autocommit = True
@@ -222,6 +269,24 @@ class BulkLoader:
         if progress:
             progress("done", steps, steps)
         return merged
+
+    def _merge_credits(self, ctx: FoldContext) -> None:
+        """Final credits: as staged for entities one flush held, recomputed for the others."""
+        conn = self.conn
+        conn.execute(self._q(_SPREAD))
+        conn.execute(self._q(_MERGE_CREDITS))
+        with conn.cursor(name="spread_facts") as facts, conn.cursor() as cur:
+            facts.itersize = 20_000
+            facts.execute(self._q(_SPREAD_FACTS))
+            rows: list[CreditRow] = []
+            insert = self._q(q.INSERT_CREDITS)
+            for key, group in groupby(map(fact_of, facts), key=attrgetter("kind", "entity_id")):
+                rows += credits_of(key, group, ctx)
+                if len(rows) >= 20_000:
+                    cur.execute(insert, [list(c) for c in zip(*rows, strict=True)])
+                    rows = []
+            if rows:
+                cur.execute(insert, [list(c) for c in zip(*rows, strict=True)])
 
     def _drop_indexes(self, tables: list[str]) -> list[str]:
         """Drop the tables' keys and indexes; returns the statements that build them again."""

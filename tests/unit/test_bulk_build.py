@@ -9,6 +9,7 @@ from uuid import UUID
 
 from infra.publisher import partition_key
 from projections.model.aggregate import Aggregate
+from projections.model.entities import EntityKey
 from projections.model.context import default_context
 from projections.model.fold import fold
 from schemas.codec import encode
@@ -25,7 +26,11 @@ class _Staging:
         self.aggregates: list[Aggregate] = []
 
     def flush(
-        self, a: Aggregate, ids: Iterable[tuple[int, int]], offsets: Mapping[int, int]
+        self,
+        a: Aggregate,
+        ids: Iterable[tuple[int, int]],
+        offsets: Mapping[int, int],
+        entities: list[EntityKey],
     ) -> None:
         self.aggregates.append(a)
         self.ids += [n for n, _ in ids]

@@ -29,7 +29,7 @@ def test_the_same_bytes_decoded_both_ways_fold_to_identical_deltas(kpis: str) ->
         default_kpis() if kpis == "v1" else load_kpis(ROOT / "examples/kpis/v2_revised.toml")
     )
     ctx = FoldContext(definitions, fx_rates=EUR)
-    history = random_history(seed=11, reps=6, days=20, start=date(2026, 9, 1))
+    history = random_history(seed=11, corrections=4.0)  # every kind, corrections too
     kinds = Counter(e.type for e in history)
     assert set(kinds) == set(EVENT_TYPES), "the sample covers every event type"
     for event in history:
@@ -49,6 +49,15 @@ def test_a_changed_byte_in_a_decimal_changes_the_deltas() -> None:
         update={"data": order.data.model_copy(update={"amount": Decimal("1.0000")})}
     )
     assert fold(decode_trusted(encode(other)), ctx) != fold(decode(encode(order)), ctx)
+
+
+def test_a_nul_in_a_string_is_refused_at_decode() -> None:
+    # written past the edges (which refuse it): PostgreSQL cannot store it, so neither decode
+    # may hand it on (a bulk replay's COPY would fail on it)
+    visit = random_history(seed=11, reps=6, days=20, start=date(2026, 9, 1))[-1]
+    poisoned = visit.model_copy(update={"rep_id": "r2\x00x"})
+    with pytest.raises(DecodeError, match="NUL"):
+        decode_trusted(encode(poisoned))
 
 
 def test_unreadable_bytes_still_go_to_the_dead_letters() -> None:
