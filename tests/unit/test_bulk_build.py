@@ -9,8 +9,8 @@ from uuid import UUID
 
 from infra.publisher import partition_key
 from projections.model.aggregate import Aggregate
-from projections.model.entities import EntityKey
 from projections.model.context import default_context
+from projections.model.entities import EntityKey
 from projections.model.fold import fold
 from schemas.codec import encode
 from schemas.trusted import decode_trusted

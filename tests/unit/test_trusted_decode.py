@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastavro import parse_schema, schemaless_writer
 
 from projections.model.context import FoldContext
 from projections.model.fold import fold
 from projections.model.kpi import default_kpis, load_kpis
-from schemas.codec import DecodeError, decode, encode
+from schemas.codec import DecodeError, decode, decode_record, encode, envelope_physical
 from schemas.events import EVENT_TYPES
 from schemas.fingerprint import fingerprint
+from schemas.registry import default_registry
 from schemas.trusted import decode_trusted
 from streams.batching import RawRecord, decode_batch
 from tests.support.sample import random_history
 
 ROOT = Path(__file__).resolve().parents[2]
 EUR = {"EUR": Decimal("1.0800")}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("kpis", ["v1", "v2_revised"])
@@ -49,6 +54,51 @@ def test_a_changed_byte_in_a_decimal_changes_the_deltas() -> None:
         update={"data": order.data.model_copy(update={"amount": Decimal("1.0000")})}
     )
     assert fold(decode_trusted(encode(other)), ctx) != fold(decode(encode(order)), ctx)
+
+
+def test_records_of_an_older_schema_version_read_the_same_both_ways() -> None:
+    # the committed v1 fixture, and a v1 record of every type with several versions, written
+    # from a real event with the fields the old version has
+    blobs = [(ROOT / "tests/fixtures/visit_completed_v1.bin").read_bytes()]
+    registry = default_registry()
+    history = random_history(seed=11, corrections=4.0)
+    for type_, versions in registry.by_type.items():
+        if len(versions) == 1:
+            continue
+        old, event = versions[0], next(e for e in history if e.type == type_)
+        blob = encode(event)
+        record = decode_record(blob)
+        fields = {f["name"] for f in _data_fields(old.schema)}
+        record["data"] = {k: v for k, v in record["data"].items() if k in fields}
+        blobs.append(_write(old, record))
+    assert len(blobs) >= 4
+    for blob in blobs:
+        trusted, validated = decode_trusted(blob), decode(blob)
+        for name in ("event_id", "type", "occurred_at", "rep_id", "recorded_at", "source"):
+            assert getattr(trusted, name) == getattr(validated, name), name
+        assert trusted.data._asdict() == validated.data.model_dump(), validated.type
+
+
+def _data_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    return next(f for f in schema["fields"] if f["name"] == "data")["type"]["fields"]  # type: ignore[no-any-return]
+
+
+def _write(sv: Any, record: dict[str, Any]) -> bytes:
+    # the envelope in its physical form, as schemas.codec.encode writes it
+    at = record["occurred_at"]
+    body = {
+        **record,
+        "event_id": str(record["event_id"]),
+        "occurred_at": (at - EPOCH) // timedelta(microseconds=1),
+        "occurred_at_offset_min": int(at.utcoffset() // timedelta(minutes=1)),
+        "recorded_at": None,
+        "schema_version": sv.version,
+    }
+    del body["type"]
+    out = io.BytesIO()
+    out.write(sv.header)
+    schemaless_writer(out, parse_schema(envelope_physical(sv), named_schemas={}), body)
+    return out.getvalue()
 
 
 def test_a_nul_in_a_string_is_refused_at_decode() -> None:
