@@ -3,9 +3,8 @@
 The bulk replay's writer (the live store's apply_batch is the other). Each `flush` is one
 transaction: the partial rows of every row kind (projections.postgres.rowkinds), the event ids
 and the offsets read so far per partition, so a replay killed at any point resumes from the
-last flush without counting anything twice. `merge` is one transaction too: it drops the
-version's indexes, combines the partial rows with each kind's merge rule, fills
-applied_events and applied_offsets, builds the indexes again and drops the staging tables.
+last flush without counting anything twice. `merge` (projections.postgres.bulk_merge)
+combines the partial rows with each kind's merge rule, table by table.
 
 Entity credits (entity_credits) are not merged row by row: they are recomputed from all of
 an entity's facts. A flush stages the credits of the entities it holds facts of, computed from
@@ -19,9 +18,7 @@ so the build then starts over from zero, still consistent.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import groupby
-from operator import attrgetter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -29,17 +26,14 @@ import psycopg
 from psycopg import sql
 
 from projections.model.aggregate import Aggregate
-from projections.model.context import FoldContext
-from projections.model.deltas import CreditRow
-from projections.model.entities import EntityKey, credits_of
-from projections.postgres import statements as q
-from projections.postgres.rowkinds import ROW_KINDS, fact_of
+from projections.model.entities import EntityKey
+from projections.postgres.rowkinds import ROW_KINDS
 
 STAGING = "_staging_"  # prefix of the staging tables inside the version's schema
 IDS, OFFSETS = "_staging_ids", "_staging_offsets"
 ENTITIES, CREDITS = "_staging_entities", "_staging_entity_credits"
+MERGING = "_staging_merging"  # exists once a merge has begun: nothing more is read then
 CREDIT_COLUMNS = ("kind", "entity_id", "metric", "rep_id", "day", "value", "reached_at")
-MergeProgress = Callable[[str, int, int], None]  # (step, steps done, steps in all)
 
 _STAGING_DDL = """
 CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{ids} (event_id uuid NOT NULL, partition int NOT NULL);
@@ -47,21 +41,6 @@ CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{offsets} (partition int PRIMARY KEY, "o
 CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{entities}
     (kind text COLLATE "C" NOT NULL, entity_id text COLLATE "C" NOT NULL);
 CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{credits} (LIKE {s}.entity_credits);
-"""
-# Entities staged by more than one flush: their credits are recomputed from all their facts.
-_SPREAD = """
-CREATE TEMP TABLE _spread ON COMMIT DROP AS
-SELECT kind, entity_id FROM {s}.{entities} GROUP BY kind, entity_id HAVING count(*) > 1
-"""
-_MERGE_CREDITS = """
-INSERT INTO {s}.entity_credits SELECT c.* FROM {s}.{credits} c
-WHERE NOT EXISTS (SELECT 1 FROM _spread m WHERE m.kind = c.kind AND m.entity_id = c.entity_id)
-"""
-_SPREAD_FACTS = """
-SELECT f.kind, f.entity_id, f.event_id, f.at, f.day, f.fact, f.rep_id, f.amount, f.currency,
-       f.account_id, f.ref_id, f.text, f.shares
-FROM {s}.entity_facts f JOIN _spread m ON m.kind = f.kind AND m.entity_id = f.entity_id
-ORDER BY f.kind, f.entity_id
 """
 _UPSERT_STAGED_OFFSETS = """
 INSERT INTO {s}.{offsets} AS o (partition, "offset") SELECT * FROM unnest(%b::int[], %b::bigint[])
@@ -74,30 +53,38 @@ _COLUMN_TYPES = """
 SELECT attname, atttypid FROM pg_attribute
 WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
 """
-# Keys and indexes of the tables a merge loads: dropped before, built again after.
-_CONSTRAINTS = """
-SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid), conindid
-FROM pg_constraint WHERE contype IN ('p', 'u') AND conrelid = ANY(%s::text[]::regclass[])
-"""
-_INDEXES = """
-SELECT indexrelid, indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
-WHERE indrelid = ANY(%s::text[]::regclass[])
-"""
-_MERGE_IDS = "INSERT INTO {s}.applied_events SELECT DISTINCT event_id FROM {s}.{ids}"
-_MERGE_OFFSETS = """
-INSERT INTO {s}.applied_offsets AS a (partition, "offset")
-SELECT partition, "offset" FROM {s}.{offsets}
-ON CONFLICT (partition) DO UPDATE SET "offset" = GREATEST(a."offset", EXCLUDED."offset")
-"""
 _BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _ID_ROW = struct.Struct(">hi16sii")  # 2 fields: uuid (16 bytes), int4 partition
+
+
+def qualified(schema: str, name: str) -> str:
+    return f"{sql.Identifier(schema).as_string()}.{sql.Identifier(name).as_string()}"
+
+
+def staging_sql(schema: str, template: str, **names: str) -> sql.Composed:
+    """`template` with {s} the schema and {ids}, {offsets}, ... the staging tables."""
+    return sql.SQL(template).format(
+        s=sql.Identifier(schema),
+        ids=sql.Identifier(IDS),
+        offsets=sql.Identifier(OFFSETS),
+        entities=sql.Identifier(ENTITIES),
+        credits=sql.Identifier(CREDITS),
+        merging=sql.Identifier(MERGING),
+        **{k: sql.Identifier(v) for k, v in names.items()},
+    )
+
+
+def exists(conn: psycopg.Connection[Any], table: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+    conn.rollback()
+    return row is not None and row[0] is not None
 
 
 class BulkLoader:
     """Staging tables beside one version's tables (schema `schema`), on its own connection."""
 
     def __init__(self, conninfo: str, schema: str) -> None:
-        self.schema = schema
+        self.conninfo, self.schema = conninfo, schema
         self.conn: psycopg.Connection[Any] = psycopg.connect(conninfo)
         self._types: dict[str, list[int]] = {}
 
@@ -111,18 +98,10 @@ class BulkLoader:
         self.close()
 
     def _q(self, template: str, **names: str) -> sql.Composed:
-        ids = {k: sql.Identifier(v) for k, v in names.items()}
-        return sql.SQL(template).format(
-            s=sql.Identifier(self.schema),
-            ids=sql.Identifier(IDS),
-            offsets=sql.Identifier(OFFSETS),
-            entities=sql.Identifier(ENTITIES),
-            credits=sql.Identifier(CREDITS),
-            **ids,
-        )
+        return staging_sql(self.schema, template, **names)
 
     def _table(self, name: str) -> str:
-        return f"{sql.Identifier(self.schema).as_string()}.{sql.Identifier(name).as_string()}"
+        return qualified(self.schema, name)
 
     def prepare(self) -> None:
         """Create the staging tables if missing: one per row kind, shaped like its table."""
@@ -143,9 +122,11 @@ class BulkLoader:
 
     def staged(self) -> bool:
         """Whether staging tables exist (a bulk build started and has not been merged)."""
-        row = self.conn.execute("SELECT to_regclass(%s)", (self._table(OFFSETS),)).fetchone()
-        self.conn.rollback()
-        return row is not None and row[0] is not None
+        return exists(self.conn, self._table(OFFSETS))
+
+    def merging(self) -> bool:
+        """Whether a merge has begun (a replay killed in it resumes the merge, reads nothing)."""
+        return exists(self.conn, self._table(MERGING))
 
     def staged_offsets(self) -> dict[int, int]:
         """The last offset flushed per partition (nothing when no build has started)."""
@@ -220,83 +201,3 @@ class BulkLoader:
             by_name = dict(rows)
             self._types[table] = [by_name[c] for c in columns]
         return self._types[table]
-
-    def merge(self, ctx: FoldContext, progress: MergeProgress | None = None) -> int:
-        """Combine the staging rows into the version's (empty) tables; returns events merged."""
-        tables = [k.table for k in ROW_KINDS] + ["entity_credits", "applied_events"]
-        qualified = [self._table(t) for t in tables]
-        steps = len(ROW_KINDS) + 5
-        done = 0
-
-        def step(name: str) -> None:
-            nonlocal done
-            if progress:
-                progress(name, done, steps)
-            done += 1
-
-        conn = self.conn
-        with conn.transaction():
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('salespulse.bulk.' || %s))", (self.schema,)
-            )
-            step("drop indexes")
-            rebuild = self._drop_indexes(qualified)
-            for kind in ROW_KINDS:
-                step(kind.table)
-                select = kind.merge_select(self._table(STAGING + kind.table))
-                cols = ", ".join(sql.Identifier(c).as_string() for c in kind.columns)
-                conn.execute(f"INSERT INTO {self._table(kind.table)} ({cols}) {select}".encode())
-            step("entity_credits")
-            self._merge_credits(ctx)
-            step("applied_events")
-            # DISTINCT: an id on two partitions (two different events reusing an id) once.
-            cur = conn.execute(self._q(_MERGE_IDS))
-            merged = cur.rowcount
-            conn.execute(self._q(_MERGE_OFFSETS))
-            step("build indexes")
-            for statement in rebuild:
-                conn.execute(statement.encode())
-            step("drop staging")
-            for name in [IDS, OFFSETS, ENTITIES, CREDITS] + [STAGING + k.table for k in ROW_KINDS]:
-                conn.execute(f"DROP TABLE {self._table(name)}".encode())
-        conn.commit()
-        conn.autocommit = True
-        try:
-            for table in qualified:
-                conn.execute(f"ANALYZE {table}".encode())  # the query planner's statistics
-        finally:
-            conn.autocommit = False
-        if progress:
-            progress("done", steps, steps)
-        return merged
-
-    def _merge_credits(self, ctx: FoldContext) -> None:
-        """Final credits: as staged for entities one flush held, recomputed for the others."""
-        conn = self.conn
-        conn.execute(self._q(_SPREAD))
-        conn.execute(self._q(_MERGE_CREDITS))
-        with conn.cursor(name="spread_facts") as facts, conn.cursor() as cur:
-            facts.itersize = 20_000
-            facts.execute(self._q(_SPREAD_FACTS))
-            rows: list[CreditRow] = []
-            insert = self._q(q.INSERT_CREDITS)
-            for key, group in groupby(map(fact_of, facts), key=attrgetter("kind", "entity_id")):
-                rows += credits_of(key, group, ctx)
-                if len(rows) >= 20_000:
-                    cur.execute(insert, [list(c) for c in zip(*rows, strict=True)])
-                    rows = []
-            if rows:
-                cur.execute(insert, [list(c) for c in zip(*rows, strict=True)])
-
-    def _drop_indexes(self, tables: list[str]) -> list[str]:
-        """Drop the tables' keys and indexes; returns the statements that build them again."""
-        conn, rebuild, dropped = self.conn, [], set()
-        for table, name, definition, index in conn.execute(_CONSTRAINTS, (tables,)).fetchall():
-            conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}".encode())
-            rebuild.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
-            dropped.add(index)
-        for index, name, definition in conn.execute(_INDEXES, (tables,)).fetchall():
-            if index not in dropped:
-                conn.execute(f"DROP INDEX {name}".encode())
-                rebuild.append(definition)
-        return rebuild
