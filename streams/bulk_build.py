@@ -49,7 +49,7 @@ class _Segment:
 
     aggregate: Aggregate = field(default_factory=Aggregate)
     ids: dict[int, set[int]] = field(default_factory=dict)  # partition -> UUID ints
-    held: list[FoldEvent] = field(default_factory=list)  # may repeat a flushed id
+    held: list[tuple[int, FoldEvent]] = field(default_factory=list)  # may repeat a flushed id
     last: dict[int, int] = field(default_factory=dict)  # partition -> last offset read
 
 
@@ -99,7 +99,7 @@ class BulkBuild:
             if bitmap is not None:
                 h = n % bits
                 if bitmap[h >> 3] & (1 << (h & 7)):
-                    seg.held.append(event)
+                    seg.held.append((partition, event))
                     continue
             try:
                 deltas += fold(event, ctx)
@@ -124,10 +124,12 @@ class BulkBuild:
         if not seg.last:
             return
         if seg.held:
-            before = self.loader.seen_before([e.event_id for e in seg.held])
+            before = self.loader.seen_before([e.event_id for _, e in seg.held])
             deltas: list[Delta] = []
-            for event in seg.held:
+            for partition, event in seg.held:
                 if event.event_id in before:
+                    # a repeat of a flushed event: not counted, and its id not staged again
+                    seg.ids[partition].discard(event.event_id.int)
                     self.stats.duplicates += 1
                     continue
                 try:
