@@ -20,15 +20,15 @@ done
 if [[ -z "${KAFKA_BOOTSTRAP:-}" && -z "${DATABASE_URL:-}" ]]; then
   .venv/bin/salespulse stack up >/dev/null
 fi
-STATE="${SALESPULSE_STATE_DIR:-.salespulse}/peers"
+STATE="$(realpath -m "${SALESPULSE_STATE_DIR:-.salespulse}/peers")"  # absolute: cwd-independent
 mkdir -p "$STATE"
 if [[ ! -x "$STATE/quix/bin/python" ]]; then
   python3 -m venv "$STATE/quix"
   "$STATE/quix/bin/pip" install -q "quixstreams==3.28.1" "psycopg2-binary>=2.9.9,<3" "fastavro>=1.8,<2"
 fi
-mvn -q -f bench/peers/java/pom.xml dependency:build-classpath -Dmdep.outputFile="$PWD/$STATE/classpath.txt"
-export PEERS_QUIX_PYTHON="$PWD/$STATE/quix/bin/python" PEERS_CLASSPATH="$PWD/$STATE/classpath.txt"
-export PEERS_STATE_DIR="$PWD/$STATE/work"
+mvn -q -f bench/peers/java/pom.xml dependency:build-classpath -Dmdep.outputFile="$STATE/classpath.txt"
+export PEERS_QUIX_PYTHON="$STATE/quix/bin/python" PEERS_CLASSPATH="$STATE/classpath.txt"
+export PEERS_STATE_DIR="$STATE/work"
 
 RUN_ID="$(date -u +%Y%m%dt%H%M%S)"
 export SALESPULSE_EVENTS_TOPIC="bench.${RUN_ID}.events"
@@ -45,5 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "peers run ${RUN_ID}: ${EVENTS} events, topic ${SALESPULSE_EVENTS_TOPIC}, results in ${OUT}"
-$PY bench/bench_publish.py --events "$EVENTS" --reps "$REPS" --out "$OUT/publish.json"
+# The simulated history without its corrections (bench/peers/publish_plain.py says why).
+DAYS=$(( (EVENTS + REPS * 33 / 2) / (REPS * 33) ))
+.venv/bin/salespulse simulate --reps "$REPS" --days "$DAYS" --seed 1 | $PY bench/peers/publish_plain.py
 $PY bench/peers/run_peers.py --out "$OUT/peers.json" ${ONLY:+--only "$ONLY"} | tee "$OUT/peers.md"

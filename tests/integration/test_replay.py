@@ -209,13 +209,14 @@ def test_a_replay_killed_in_a_flush_and_in_the_merge_resumes_and_equals_the_orac
         'INSERT INTO "' + schema + '"."_staging_offsets"', ("--processes", "2", "--memory", "1M"),
         after_flush=True,
     )  # fmt: skip
-    # and the next run reads the rest and is killed at the very end of its merge (every row,
-    # id, offset and index written; blocked dropping the staging tables)
+    # and the next run reads the rest and is killed in the middle of its merge: the other
+    # tables merged and committed, metric_daily merged but blocked dropping its staging table
     _kill_when_blocked(
-        deployment, schema, "LOCK TABLE {schema}._staging_ids IN ACCESS SHARE MODE",
+        deployment, schema, "LOCK TABLE {schema}._staging_metric_daily IN ACCESS SHARE MODE",
         "DROP TABLE", ("--memory", "1M"), after_flush=False,
     )  # fmt: skip
-    # then a third run merges what was staged without reading the log again
+    # then a third run finishes the merge (metric_daily, then the ids and offsets) without
+    # reading the log again
     final = _cli(deployment, "replay", "--kpis", str(REVISED), "--no-progress")
     _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
