@@ -22,9 +22,11 @@ if [[ -z "${KAFKA_BOOTSTRAP:-}" && -z "${DATABASE_URL:-}" ]]; then
 fi
 STATE="$(realpath -m "${SALESPULSE_STATE_DIR:-.salespulse}/peers")"  # absolute: cwd-independent
 mkdir -p "$STATE"
-if [[ ! -x "$STATE/quix/bin/python" ]]; then
+# quix_app.py decodes orders with schemas.trusted, hence cavro and fastavro beside Quix Streams.
+if ! "$STATE/quix/bin/python" -c 'import quixstreams, cavro, fastavro, psycopg2' 2>/dev/null; then
   python3 -m venv "$STATE/quix"
-  "$STATE/quix/bin/pip" install -q "quixstreams==3.28.1" "psycopg2-binary>=2.9.9,<3" "fastavro>=1.8,<2"
+  "$STATE/quix/bin/pip" install -q "quixstreams==3.28.1" "psycopg2-binary>=2.9.9,<3" \
+    "fastavro>=1.8,<2" "cavro>=1.0"
 fi
 mvn -q -f bench/peers/java/pom.xml dependency:build-classpath -Dmdep.outputFile="$STATE/classpath.txt"
 export PEERS_QUIX_PYTHON="$STATE/quix/bin/python" PEERS_CLASSPATH="$STATE/classpath.txt"
