@@ -26,13 +26,7 @@ if [[ -z "${KAFKA_BOOTSTRAP:-}" && -z "${DATABASE_URL:-}" ]]; then
   .venv/bin/salespulse stack up >/dev/null  # idempotent; left running afterwards
 fi
 
-RUN_ID="$(date -u +%Y%m%dt%H%M%S)"
-export SALESPULSE_EVENTS_TOPIC="bench.${RUN_ID}.events"
-export SALESPULSE_DLQ_TOPIC="bench.${RUN_ID}.dlq"
-export SALESPULSE_BROADCASTS_TOPIC="bench.${RUN_ID}.broadcasts"
-export SALESPULSE_SCHEMA_PREFIX="bench_${RUN_ID}"
-export SALESPULSE_WORKER_GROUP="bench-${RUN_ID}"
-export PYTHONPATH="bench${PYTHONPATH:+:$PYTHONPATH}"
+source bench/run_env.sh
 OUT="bench/results/${RUN_ID}"
 mkdir -p "$OUT"
 

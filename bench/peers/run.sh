@@ -32,13 +32,7 @@ mvn -q -f bench/peers/java/pom.xml dependency:build-classpath -Dmdep.outputFile=
 export PEERS_QUIX_PYTHON="$STATE/quix/bin/python" PEERS_CLASSPATH="$STATE/classpath.txt"
 export PEERS_STATE_DIR="$STATE/work"
 
-RUN_ID="$(date -u +%Y%m%dt%H%M%S)"
-export SALESPULSE_EVENTS_TOPIC="bench.${RUN_ID}.events"
-export SALESPULSE_DLQ_TOPIC="bench.${RUN_ID}.dlq"
-export SALESPULSE_BROADCASTS_TOPIC="bench.${RUN_ID}.broadcasts"
-export SALESPULSE_SCHEMA_PREFIX="bench_${RUN_ID}"
-export SALESPULSE_WORKER_GROUP="bench-${RUN_ID}"
-export PYTHONPATH="bench${PYTHONPATH:+:$PYTHONPATH}"
+source bench/run_env.sh
 OUT="bench/results/peers-${RUN_ID}"
 mkdir -p "$OUT"
 cleanup() {

@@ -37,14 +37,6 @@ DAYS = 60
 AS_OF = datetime(2026, 10, 15, tzinfo=UTC)
 
 
-def _cli(deployment: Deployment, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "salespulse.cli", *args],
-        env={**os.environ, **deployment.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-
-
 def _check_both_versions(deployment: Deployment, events: list[AnyEvent]) -> None:
     """v1 answers as the oracle under v1; v2 as the oracle under the revised definitions."""
     v1_ctx = fold_context(deployment.settings)
@@ -100,8 +92,8 @@ def test_replay_preview_switch_while_live_and_without_repeating_announcements(
     assert announced, "the history has deal wins"
 
     # when a replay under the revised definitions runs while more events are produced
-    replay = _cli(
-        deployment, "replay", "--kpis", str(REVISED), "--preview", "--json", "--no-progress"
+    replay = deployment.cli(
+        "replay", "--kpis", str(REVISED), "--preview", "--json", "--no-progress"
     )
     with deployment.publisher() as publisher:
         publisher.publish_many(later)
@@ -159,7 +151,7 @@ def _kill_when_blocked(
     flush, the merge), and SIGKILL it there."""
     url = deployment.settings.database_url
     with psycopg.connect(url, autocommit=True) as watch, psycopg.connect(url) as holder:
-        replay = _cli(deployment, "replay", "--kpis", str(REVISED), "--no-progress", *args)
+        replay = deployment.cli("replay", "--kpis", str(REVISED), "--no-progress", *args)
         deadline = time.monotonic() + 120
 
         def until(condition: Callable[[], bool]) -> None:
@@ -217,7 +209,7 @@ def test_a_replay_killed_in_a_flush_and_in_the_merge_resumes_and_equals_the_orac
     )  # fmt: skip
     # then a third run finishes the merge (metric_daily, then the ids and offsets) without
     # reading the log again
-    final = _cli(deployment, "replay", "--kpis", str(REVISED), "--no-progress")
+    final = deployment.cli("replay", "--kpis", str(REVISED), "--no-progress")
     _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
     read = int(err.split(" records read")[0].rsplit(" ", 1)[1])

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,14 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 REVISED = ROOT / "examples" / "kpis" / "v2_revised.toml"
 
 
-def _cli(deployment: Deployment, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "salespulse.cli", *args],
-        env={**os.environ, **deployment.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-
-
 def _log(deployment: Deployment) -> list[AnyEvent]:
     consumer = KafkaConsumer(
         deployment.settings.events_topic, bootstrap_servers=deployment.settings.kafka_bootstrap,
@@ -54,8 +43,8 @@ def test_replay_preview_completes_while_the_simulator_publishes(deployment: Depl
     total = lambda: sum(end_offsets(settings.kafka_bootstrap, settings.events_topic).values())  # noqa: E731
     # given a worker applying a simulated history that keeps arriving at 500 events/s
     deployment.start_worker()
-    simulate = _cli(
-        deployment, "simulate", "--publish", "--rate", "500", "--reps", "10", "--days", "365"
+    simulate = deployment.cli(
+        "simulate", "--publish", "--rate", "500", "--reps", "10", "--days", "365"
     )
     try:
         deadline = time.monotonic() + 60
@@ -64,7 +53,7 @@ def test_replay_preview_completes_while_the_simulator_publishes(deployment: Depl
             assert time.monotonic() < deadline, "the simulator published too little"
             time.sleep(0.2)
         # when a replay with --preview runs under that live traffic
-        replay = _cli(deployment, "replay", "--kpis", str(REVISED), "--preview", "--no-progress")
+        replay = deployment.cli("replay", "--kpis", str(REVISED), "--preview", "--no-progress")
         started = time.monotonic()
         out, err = replay.communicate(timeout=180)
         print(f"replay --preview took {time.monotonic() - started:.1f} s under live traffic")
