@@ -145,10 +145,11 @@ def _waiting_on_lock(conn: psycopg.Connection[Any], statement: str) -> int:
 
 def _kill_when_blocked(
     deployment: Deployment, schema: str, lock: str, statement: str, args: tuple[str, ...],
-    after_flush: bool,
-) -> None:  # fmt: skip
-    """Run a replay, hold `lock` so that it blocks in `statement` inside its transaction (a
-    flush, the merge), and SIGKILL it there."""
+    after_flush: bool, sig: signal.Signals = signal.SIGKILL,
+) -> tuple[int, str]:  # fmt: skip
+    """Run a replay, hold `lock` (or, `after_flush`, partition 0's staged offsets row) so that
+    it blocks in `statement` inside its transaction (a flush, the merge), and send it `sig`
+    there; returns its exit status and stderr."""
     url = deployment.settings.database_url
     with psycopg.connect(url, autocommit=True) as watch, psycopg.connect(url) as holder:
         replay = deployment.cli("replay", "--kpis", str(REVISED), "--no-progress", *args)
@@ -158,7 +159,7 @@ def _kill_when_blocked(
             while not condition():
                 assert replay.poll() is None, replay.communicate()[1]
                 assert time.monotonic() < deadline, f"replay never reached {statement}"
-                time.sleep(0.05)
+                time.sleep(0.01)  # the next flush may be only milliseconds away
 
         def exists(name: str) -> bool:
             row = watch.execute("SELECT to_regclass(%s)", (f"{schema}.{name}",)).fetchone()
@@ -166,16 +167,25 @@ def _kill_when_blocked(
 
         try:
             until(lambda: exists("_staging_offsets"))
-            if after_flush:  # let a first flush commit, so the resumed run has partial staging
-                until(lambda: _count(watch, f"{schema}._staging_offsets") > 0)
-            holder.execute(lock.format(schema=schema))
+            if after_flush:
+                # Partition 0's offsets row, written first (offset -1: nothing read, so a resumed
+                # run starts there at 0) and held: the process reading partition 0 blocks in its
+                # first flush while the other one commits flushes, so the resumed run has
+                # partial staging, whatever the timing.
+                offsets = f"{schema}._staging_offsets"
+                watch.execute(f"INSERT INTO {offsets} VALUES (0, -1) ON CONFLICT DO NOTHING")
+                holder.execute(f"SELECT * FROM {offsets} WHERE partition = 0 FOR UPDATE")
+                until(lambda: _count(watch, f"{offsets} WHERE partition <> 0") > 0)
+            else:
+                holder.execute(lock.format(schema=schema))
             until(lambda: _waiting_on_lock(watch, statement) > 0)
         finally:
-            replay.send_signal(signal.SIGKILL)
-            replay.communicate(timeout=30)
+            replay.send_signal(sig)
+            _, err = replay.communicate(timeout=30)
             holder.rollback()
         # the killed transaction wrote nothing: the version's tables are still empty
         assert _count(watch, f"{schema}.applied_events") == 0
+    return replay.returncode, err
 
 
 def _count(conn: psycopg.Connection[Any], table: str) -> int:
@@ -188,7 +198,8 @@ def test_a_replay_killed_in_a_flush_and_in_the_merge_resumes_and_equals_the_orac
 ) -> None:
     # given a history with corrections applied under version 1 (an order's facts spread over
     # flushes: its credits are recomputed at the merge from all of them)
-    history = random_history(seed=5, reps=16, days=DAYS, start=START, per_day=8, corrections=3)
+    # (large enough that a first flush leaves several to come: the kill below waits for one)
+    history = random_history(seed=5, reps=16, days=DAYS, start=START, per_day=12, corrections=3)
     deployment.start_worker()
     with deployment.publisher() as publisher:
         publisher.publish_many(history)
@@ -197,8 +208,8 @@ def test_a_replay_killed_in_a_flush_and_in_the_merge_resumes_and_equals_the_orac
     # when a 2-process replay with a tiny memory limit (many flushes) is killed inside a flush
     # that follows a committed one (its rows COPY'd, blocked before the offsets are written)
     _kill_when_blocked(
-        deployment, schema, "LOCK TABLE {schema}._staging_offsets IN SHARE MODE",
-        'INSERT INTO "' + schema + '"."_staging_offsets"', ("--processes", "2", "--memory", "1M"),
+        deployment, schema, "", 'INSERT INTO "' + schema + '"."_staging_offsets"',
+        ("--processes", "2", "--memory", "1M"),
         after_flush=True,
     )  # fmt: skip
     # and the next run reads the rest and is killed in the middle of its merge: the other
@@ -216,4 +227,32 @@ def test_a_replay_killed_in_a_flush_and_in_the_merge_resumes_and_equals_the_orac
     assert read == 0
     deployment.wait_idle()
     # and both versions equal their oracles: nothing was counted twice
+    _check_both_versions(deployment, history)
+
+
+def test_ctrl_c_on_a_replay_prints_one_line_and_the_next_run_resumes(
+    deployment: Deployment,
+) -> None:
+    # given a history applied under version 1
+    history = random_history(seed=6, reps=12, days=40, start=START, per_day=8)
+    deployment.start_worker()
+    with deployment.publisher() as publisher:
+        publisher.publish_many(history)
+    deployment.wait_idle()
+    schema = f"{deployment.settings.schema_prefix}_v2"
+    # when a 2-process replay gets Ctrl-C (SIGINT) while a flush is under way
+    status, err = _kill_when_blocked(
+        deployment, schema, "", 'INSERT INTO "' + schema + '"."_staging_offsets"',
+        ("--processes", "2", "--memory", "1M"),
+        after_flush=True, sig=signal.SIGINT,
+    )  # fmt: skip
+    # then it says so in one line, no traceback, and exits 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert status == 130, err
+    assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0], err
+    # and the next run finishes the version, equal to its oracle
+    final = deployment.cli("replay", "--kpis", str(REVISED), "--no-progress")
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err
+    deployment.wait_idle()
     _check_both_versions(deployment, history)
