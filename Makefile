@@ -33,4 +33,7 @@ format: install ## apply ruff's formatting and safe fixes
 bench: install ## run the benchmarks (bench/README.md)
 	@bash bench/run.sh
 
-.PHONY: help install test demo up down status lint format bench
+bench-peers: install ## the peers benchmark: SalesPulse vs Quix Streams vs Kafka Streams (bench/peers/README.md)
+	@bash bench/peers/run.sh
+
+.PHONY: help install test demo up down status lint format bench bench-peers

@@ -123,6 +123,7 @@ def main() -> None:
 # -- 1. the ceiling -------------------------------------------------------------------------------
 def ceiling(s: Settings, end: dict[int, int]) -> list[dict[str, Any]]:
     from schemas.codec import decode, decode_record
+    from schemas.trusted import decode_trusted
 
     def nothing(value: bytes) -> None:
         return None
@@ -134,6 +135,7 @@ def ceiling(s: Settings, end: dict[int, int]) -> list[dict[str, Any]]:
         ("aiokafka", "raw", nothing),
         ("aiokafka", "decode_record", decode_record),
         ("aiokafka", "decode", decode),
+        ("aiokafka", "decode_trusted", decode_trusted),  # what the worker and replay now do
     ]
     out = []
     for client, what, fn in variants:
@@ -788,7 +790,7 @@ def report(r: dict[str, Any]) -> str:
     lines.append(f"\nbackground load before the run: {r['background_busy_cores']:.2f} busy cores")
     if r["pipeline"] and "ceiling" in r:
         one = r["pipeline"][0]
-        for kind in ("decode_record", "decode"):
+        for kind in ("decode_record", "decode", "decode_trusted"):
             best = best_ceiling(r, kind)
             lines.append(
                 f"1 worker / ceiling (consume + {kind}, {best:,.0f} events/s): end to end "

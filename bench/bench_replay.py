@@ -2,9 +2,11 @@
 
 Run by bench/run.sh after bench_publish.py (the events are already on the topic). Measures,
 in one run: `salespulse replay --kpis examples/kpis/v2_revised.toml --processes N` as a real
-process for each N of --processes (wall time, events/s, CPU, peak RSS of the largest process
-and of all its processes together), and the same bulk reader in one process with no store —
-raw records, then decoded (decode_batch: Avro + pydantic) — as the ceiling.
+process for each run of --runs (N processes, optionally :MEMORY, e.g. 2:16M): wall time,
+events/s, CPU, peak RSS of the largest process and of all its processes together, RSS sampled
+over the run (to show it flat), and a checksum of every table of the built version (the same
+result whatever the memory limit); and the same bulk reader in one process with no store —
+raw records, then decoded (decode_batch: the trusted decode) — as the ceiling.
 """
 
 from __future__ import annotations
@@ -69,17 +71,40 @@ def tree_rss_kib(pid: int) -> int:
     return sum(vm_status(p).get("VmRSS", 0) for p in [pid, *map(int, children)])
 
 
-def run_replay(s: Any, tag: str, processes: int, total: int) -> dict[str, Any]:
+def checksum(s: Any, schema: str) -> dict[str, list[int]]:
+    """Rows and an order-independent hash sum per table of the version's schema."""
+    import psycopg
+
+    from projections.postgres.rowkinds import ROW_KINDS
+
+    out = {}
+    with psycopg.connect(s.database_url) as conn:
+        for table in [k.table for k in ROW_KINDS] + ["applied_events", "applied_offsets"]:
+            columns = "t.*" if table != "applied_offsets" else 'partition, "offset"'
+            row = conn.execute(
+                f"SELECT count(*), coalesce(sum(hashtext(({columns})::text)), 0) "
+                f'FROM "{schema}"."{table}" t'
+            ).fetchone()
+            out[table] = [int(row[0]), int(row[1])] if row else [0, 0]
+    return out
+
+
+def run_replay(s: Any, tag: str, processes: int, total: int, memory: str = "") -> dict[str, Any]:
     """`salespulse replay` as a real process into its own schema prefix; wall, CPU, memory."""
     env = variant_env(s, tag)
     argv = [sys.executable, "-m", "salespulse.cli", "replay", "--kpis", str(REVISED)]
     argv += ["--no-progress", "--processes", str(processes)]
+    if memory:
+        argv += ["--memory", memory]
     started = time.perf_counter()
+    samples: list[tuple[float, int]] = []
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(argv, env=env, stderr=err, text=True)
         peak_tree = 0
         while proc.poll() is None:  # sample the process tree; wait4 below reaps it
-            peak_tree = max(peak_tree, tree_rss_kib(proc.pid))
+            rss = tree_rss_kib(proc.pid)
+            peak_tree = max(peak_tree, rss)
+            samples.append((time.perf_counter() - started, rss))
             time.sleep(0.2)
             if alive(proc.pid) is False:
                 break
@@ -87,18 +112,22 @@ def run_replay(s: Any, tag: str, processes: int, total: int) -> dict[str, Any]:
         err.seek(0)
         stderr = err.read()
     replay_rate = rate(total, exited.wall_s)
+    quarters = [samples[len(samples) * q // 4][1] // 1024 for q in (1, 2, 3)] if samples else []
     row = {
-        "processes": processes, "status": exited.status, "wall_s": round(exited.wall_s, 2),
+        "processes": processes, "memory": memory or "default", "status": exited.status,
+        "wall_s": round(exited.wall_s, 2), "rss_mib_at_quarters": quarters,
+        "checksum": checksum(s, f"{env['SALESPULSE_SCHEMA_PREFIX']}_v2"),
         "events_per_s": round(replay_rate), "cpu_s": round(exited.cpu_s, 1),
         "peak_rss_mib_largest_process": round(exited.maxrss_kb / 1024, 1),
         "peak_rss_mib_all_processes": round(peak_tree / 1024, 1),
         "summary": stderr.strip()[-300:],
     }  # fmt: skip
     print(
-        f"replay, {processes} process(es): {total:,} events in {exited.wall_s:.1f} s = "
+        f"replay, {processes} process(es), memory {memory or 'default'}: {total:,} events in "
+        f"{exited.wall_s:.1f} s = "
         f"{replay_rate:,.0f} events/s, peak RSS {row['peak_rss_mib_all_processes']:.0f} MiB "
         f"(all processes; largest {row['peak_rss_mib_largest_process']:.0f}), exit "
-        f"{exited.status}",
+        f"{exited.status}; RSS at 1/4, 1/2, 3/4 of the run {quarters} MiB; {stderr.strip()[-160:]}",
         flush=True,
     )
     return row
@@ -107,18 +136,23 @@ def run_replay(s: Any, tag: str, processes: int, total: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--processes", default="1,2", help="replay process counts to run")
+    parser.add_argument(
+        "--runs", default="2,1,2:16M", help="replay runs: processes[:memory], comma-separated"
+    )
     args = parser.parse_args()
     s = settings()
     ends = end_offsets(s)
     total = sum(ends.values())
-    runs = [
-        run_replay(s, f"replay{n}", n, total) for n in (int(x) for x in args.processes.split(","))
-    ]
+    runs = []
+    for spec in args.runs.split(","):
+        n, _, memory = spec.partition(":")
+        runs.append(run_replay(s, f"replay{n}{memory.lower()}", int(n), total, memory))
     raw = ceiling(s.kafka_bootstrap, s.events_topic, ends, decode=False)
     decoded = ceiling(s.kafka_bootstrap, s.events_topic, ends, decode=True)
     best = max(r["events_per_s"] for r in runs)
+    same = all(r["checksum"] == runs[0]["checksum"] for r in runs)
     result = {
+        "same_result_every_run": same,
         "events": total,
         "replay": runs,
         "ceiling_raw_events_per_s": round(raw),
@@ -129,7 +163,7 @@ def main() -> None:
     print(
         f"ceiling (one process, the replay's bulk reader): raw {raw:,.0f}/s, + decode "
         f"{decoded:,.0f}/s; best replay / decode ceiling "
-        f"{result['best_replay_over_decoded_ceiling']}",
+        f"{result['best_replay_over_decoded_ceiling']}; same tables in every run: {same}",
         flush=True,
     )
 

@@ -55,7 +55,7 @@ def headline(pub: dict[str, Any], pipe: dict[str, Any], rep: dict[str, Any] | No
     for p in pipe["pipeline"]:
         t.add(f"pipeline, {bench_pipeline.label(p)}, end to end", p["rate_end_to_end"])
         t.add(f"pipeline, {bench_pipeline.label(p)}, steady state", p["rate_steady"])
-    for kind in ("decode_record", "decode"):
+    for kind in ("decode_record", "decode", "decode_trusted"):
         best = bench_pipeline.best_ceiling(pipe, kind)
         if best:
             t.add(f"ceiling: consume + {kind} (best client)", best)

@@ -23,7 +23,17 @@ from schemas.events import EVENT_CLASSES, AnyEvent
 from schemas.money import AMOUNT_SCALE
 from schemas.registry import HEADER_SIZE, MARKER, Registry, SchemaVersion, default_registry
 
-__all__ = ["DecodeError", "EncodeError", "decode", "decode_record", "encode"]
+__all__ = [
+    "DecodeError",
+    "EncodeError",
+    "decode",
+    "decode_record",
+    "encode",
+    "envelope_physical",
+    "envelope_values",
+    "header_error",
+    "offset_tz",
+]
 
 _QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -77,18 +87,24 @@ class _Codec:
 
 
 def _envelope_physical(sv: SchemaVersion) -> dict[str, Any]:
-    """The schema with the envelope's uuid/timestamp logical types dropped, parsed.
+    """The schema with the envelope's uuid/timestamp logical types dropped, parsed."""
+    return cast(dict[str, Any], parse_schema(envelope_physical(sv), named_schemas={}))
+
+
+def envelope_physical(sv: SchemaVersion) -> dict[str, Any]:
+    """The schema as written with the envelope's uuid/timestamp logical types dropped.
 
     fastavro's logical-type hooks for these three fields cost about half of each call; the
-    codec converts them itself instead. The bytes are the same (logical types only annotate
-    the physical string/long) and so is the fingerprint, which ignores logicalType.
+    codec converts them itself instead (`envelope_values`). The bytes are the same (logical
+    types only annotate the physical string/long) and so is the fingerprint, which ignores
+    logicalType.
     """
     fields = []
     for field in sv.schema["fields"]:
         if field["name"] in _ENVELOPE_LOGICAL:
             field = {**field, "type": _drop_logical(field["type"])}
         fields.append(field)
-    return cast(dict[str, Any], parse_schema({**sv.schema, "fields": fields}, named_schemas={}))
+    return {**sv.schema, "fields": fields}
 
 
 def _drop_logical(type_: Any) -> Any:
@@ -134,7 +150,7 @@ def _record_lists(sv: SchemaVersion) -> tuple[str, ...]:
 _OFFSETS: dict[int, timezone] = {0: UTC}
 
 
-def _offset_tz(minutes: int) -> timezone:
+def offset_tz(minutes: int) -> timezone:
     tz = _OFFSETS.get(minutes)
     if tz is None:
         tz = _OFFSETS[minutes] = timezone(timedelta(minutes=minutes))
@@ -185,18 +201,10 @@ def encode(event: AnyEvent) -> bytes:
 
 def decode_record(data: bytes) -> dict[str, Any]:
     """The JSON-form dict of an event (type, envelope, data) without pydantic validation."""
-    if data[:2] != MARKER:
-        got = bytes(data[:2]).hex(" ").upper() or "nothing"
-        raise DecodeError(f"not an Avro single-object record: expected marker C3 01, got {got}")
-    if len(data) < HEADER_SIZE:
-        raise DecodeError(f"truncated record: {len(data)} bytes, shorter than the header")
     fp = bytes(data[2:HEADER_SIZE])
     reader = _get_codec().readers.get(fp)
-    if reader is None:
-        raise DecodeError(
-            f"unknown writer schema fingerprint {fp.hex()} (a producer newer than this "
-            "reader, or a schema missing from schemas/avro)"
-        )
+    if reader is None or data[:2] != MARKER:
+        raise header_error(data)
     body = io.BytesIO(data)
     body.seek(HEADER_SIZE)
     try:
@@ -206,16 +214,35 @@ def decode_record(data: bytes) -> dict[str, Any]:
     if body.tell() != len(data):
         raise _corrupt(reader, f"{len(data) - body.tell()} trailing bytes after the body")
     try:
-        record["event_id"] = UUID(record["event_id"])
-        offset = _offset_tz(record.pop("occurred_at_offset_min"))
-        record["occurred_at"] = (_EPOCH + record["occurred_at"] * _MICROSECOND).astimezone(offset)
-        if record["recorded_at"] is not None:
-            record["recorded_at"] = _EPOCH + record["recorded_at"] * _MICROSECOND
+        envelope_values(record)
     except (ValueError, OverflowError) as exc:
         raise _corrupt(reader, str(exc)) from exc
-    del record["schema_version"]
     record["type"] = reader.schema.type
     return record
+
+
+def header_error(data: bytes) -> DecodeError:
+    """Why `data` does not start with the header of a known schema."""
+    if data[:2] != MARKER:
+        got = bytes(data[:2]).hex(" ").upper() or "nothing"
+        return DecodeError(f"not an Avro single-object record: expected marker C3 01, got {got}")
+    if len(data) < HEADER_SIZE:
+        return DecodeError(f"truncated record: {len(data)} bytes, shorter than the header")
+    return DecodeError(
+        f"unknown writer schema fingerprint {bytes(data[2:HEADER_SIZE]).hex()} (a producer "
+        "newer than this reader, or a schema missing from schemas/avro)"
+    )
+
+
+def envelope_values(record: dict[str, Any]) -> None:
+    """The physical envelope fields of a record read as `envelope_physical`, as values, in
+    place: event_id a UUID, occurred_at aware in its written offset, recorded_at in UTC."""
+    record["event_id"] = UUID(record["event_id"])
+    offset = offset_tz(record.pop("occurred_at_offset_min"))
+    record["occurred_at"] = (_EPOCH + record["occurred_at"] * _MICROSECOND).astimezone(offset)
+    if record["recorded_at"] is not None:
+        record["recorded_at"] = _EPOCH + record["recorded_at"] * _MICROSECOND
+    del record["schema_version"]
 
 
 def decode(data: bytes) -> AnyEvent:

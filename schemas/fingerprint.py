@@ -15,10 +15,9 @@ FINGERPRINT_BYTES = 16
 def fingerprint(event: Any) -> bytes:
     """16 bytes over type, occurred_at, rep_id and every data field (repr is stable for the
     str, Decimal, date, bool and int values events hold; field order is the model's)."""
-    content = (
-        event.type,
-        event.occurred_at.isoformat(),
-        event.rep_id,
-        tuple(event.data.__dict__.items()),
-    )
+    data = event.data
+    # a pydantic event's data keeps its fields in __dict__; a trusted one (schemas.trusted) is
+    # a namedtuple with the same fields in the same order
+    fields = data._asdict() if hasattr(data, "_asdict") else data.__dict__
+    content = (event.type, event.occurred_at.isoformat(), event.rep_id, tuple(fields.items()))
     return blake2b(repr(content).encode(), digest_size=FINGERPRINT_BYTES).digest()

@@ -1,4 +1,8 @@
-"""Turn a batch of raw log records into positioned events and dead letters (pure, no I/O)."""
+"""Turn a batch of raw log records into positioned events and dead letters (pure, no I/O).
+
+The log is trusted (every record passed validation at the edge), so records are decoded by
+`schemas.trusted.decode_trusted`: fastavro straight into the fold, no pydantic on this path.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from pydantic import ValidationError
-
-from projections.model.batch import FailedRecord
-from schemas.codec import DecodeError, decode
-from schemas.events import AnyEvent
+from projections.model.batch import FailedRecord, Record
+from schemas.codec import DecodeError
+from schemas.trusted import LogEvent, decode_trusted
 from streams.deadletter import DeadLetter, dead_letter
 
 
@@ -42,19 +44,19 @@ class LogRecord(Protocol):
 class DecodedBatch:
     # (partition, offset, event); event is None for a record sent to the dead-letter topic,
     # so that its offset still counts as applied.
-    records: list[tuple[int, int, AnyEvent | None]]
+    records: list[Record]
     dead_letters: list[DeadLetter]
 
 
 def decode_batch(raw: Iterable[LogRecord]) -> DecodedBatch:
-    records: list[tuple[int, int, AnyEvent | None]] = []
+    records: list[Record] = []
     dead: list[DeadLetter] = []
     for rec in raw:
         try:
             if rec.value is None:
                 raise DecodeError("empty record value (tombstone) on the event log")
-            event: AnyEvent | None = decode(rec.value)
-        except (DecodeError, ValidationError) as exc:
+            event: LogEvent | None = decode_trusted(rec.value)
+        except DecodeError as exc:
             dead.append(dead_letter(rec.key, rec.value, rec.topic, rec.partition, rec.offset, exc))
             event = None
         records.append((rec.partition, rec.offset, event))

@@ -1,13 +1,16 @@
-"""The replay driver: build a projection version from offset 0 with the bulk reader, same fold.
+"""The replay driver: build a projection version from offset 0 in bulk, then hand it over.
 
-It registers the version (status `building`), applies the log from the version's own tracked
-offsets (so a killed replay resumes where it stopped, not from zero), re-reads the log's end
-until it has caught up, and marks the version `ready`: from then on the live workers keep it
-current beside the active one. It never announces anything (no announcer is passed).
+A version with nothing applied yet is built in bulk (streams.bulk_build): its partitions are
+dealt to `processes` processes, each reading its ranges with large fetches, de-duplicating
+event ids per partition in memory and folding into in-memory aggregates, flushed to unindexed
+staging tables when they pass `memory` bytes; then one merge (projections.postgres.bulk)
+writes the tables, the applied ids and the end offsets the build read to, and builds the
+indexes. A replay killed at any point resumes from its last flush, or redoes the merge.
 
-With `processes` > 1 the partitions are split between that many processes (each with its own
-reader, fold and connection): one Python process is bound to one core, and the store's
-per-partition offsets and sorted upserts make concurrent writers safe.
+Then it catches up through the live store's path (apply_healing from the recorded offsets) until
+a round takes at most `within_s` seconds, so it is that close to a head that may keep moving,
+and marks the version `ready`: from there the live workers keep it current (their gap fill
+reads from the same offsets). It never announces anything (no announcer is passed).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,17 +28,22 @@ from typing import Any
 from infra.collector import collector_paused
 from infra.offsets import end_offsets
 from projections.model.context import FoldContext
+from projections.postgres.bulk import BulkLoader
+from projections.postgres.bulk_merge import merge_staged
 from projections.postgres.registry import list_versions
 from projections.postgres.store import PostgresProjectionStore
+from streams.bulk_build import DEFAULT_MEMORY, build_ranges
 from streams.bulk_reader import read_ranges
 
-Progress = Callable[[int, int], None]  # (events applied so far, events in the log now)
+# (phase, done, total): phase "read" and "catch-up" count records, "merge" counts steps.
+Progress = Callable[[str, int, int], None]
 
-DEFAULT_BATCH_SIZE = 20_000
+DEFAULT_BATCH_SIZE = 20_000  # records per transaction while catching up
+DEFAULT_WITHIN_S = 5.0
 
 
 class ReplayError(RuntimeError):
-    """A replay process failed; what it applied is kept, and the next run resumes from it."""
+    """A replay process failed; what it flushed is kept, and the next run resumes from it."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class ReplayResult:
     applied: int  # events newly applied by this run
     records: int  # log records read by this run
     status: str
+    offsets: Mapping[int, int]  # the last offset per partition the version was built to
+    seconds: Mapping[str, float]  # per phase: read, merge, catch-up
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class _Part:
     start: Mapping[int, int]
     end: Mapping[int, int]
     batch_size: int
+    memory: int = DEFAULT_MEMORY
 
 
 def replay(
@@ -68,47 +80,103 @@ def replay(
     progress: Progress | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     processes: int = 1,
+    memory: int = DEFAULT_MEMORY,
+    within_s: float = DEFAULT_WITHIN_S,
 ) -> ReplayResult:
-    """Bring `store`'s version up to the log's end, then mark it ready (unless it is active)."""
+    """Bring `store`'s version to within `within_s` of the log's head, then mark it ready."""
+    report = progress or (lambda phase, done, total: None)
     applied = records = 0
-    collector = _Collections()
+    seconds = {"read": 0.0, "merge": 0.0, "catch-up": 0.0}
+    clock = time.monotonic()
     with collector_paused(freeze=True):
-        while True:
+        if _buildable(store):
             end = end_offsets(bootstrap, topic)
-            start = {p: o + 1 for p, o in store.offsets().items()}
-            total, done = sum(end.values()), sum(min(start.get(p, 0), e) for p, e in end.items())
-            if progress:
-                progress(done, total)
-            todo = {p: e for p, e in end.items() if start.get(p, 0) < e}
-            if not todo:
-                break  # caught up with the end as it was a moment ago
-            part = _Part(
-                store.conninfo, store.ctx, store.schema, store.registry_schema,
-                bootstrap, topic, start, todo, batch_size,
-            )  # fmt: skip
-            for batch_applied, batch_records in _run(store, part, processes):
-                applied += batch_applied
-                records += batch_records
-                done += batch_records
-                if progress:
-                    progress(done, total)
-                collector.after(records)
-    version = store.ctx.kpis.version
+            with BulkLoader(store.conninfo, store.schema) as loader:
+                # A merge that began is finished first: reading on would stage rows into
+                # tables it has merged already (what arrived meanwhile is the catch-up's).
+                merging = loader.merging()
+                if not merging:
+                    loader.prepare()
+                start = {p: o + 1 for p, o in loader.staged_offsets().items()}
+                part = _Part(
+                    store.conninfo, store.ctx, store.schema, store.registry_schema,
+                    bootstrap, topic, start, end, batch_size, memory,
+                )  # fmt: skip
+                total = sum(end.values())
+                done = sum(min(start.get(p, 0), e) for p, e in end.items())
+                report("read", done, total)
+                for n in () if merging else _build(part, processes):
+                    records += n
+                    done += n
+                    report("read", done, total)
+                seconds["read"] = time.monotonic() - clock
+                applied = merge_staged(
+                    store.conninfo, store.schema, store.ctx, lambda s, i, n: report("merge", i, n)
+                )
+                seconds["merge"] = time.monotonic() - clock - seconds["read"]
+        clock = time.monotonic()
+        tail = _catch_up(store, bootstrap, topic, report, batch_size, within_s)
+        seconds["catch-up"] = time.monotonic() - clock
     store.mark_ready()
+    version = store.ctx.kpis.version
     status = next(
         v.status for v in list_versions(store.conn, store.registry_schema) if v.version == version
     )
-    return ReplayResult(version, store.schema, applied, records, status)
+    return ReplayResult(
+        store.ctx.kpis.version, store.schema, applied + tail[0], records + tail[1], status,
+        store.offsets(), seconds,
+    )  # fmt: skip
 
 
-def _run(store: PostgresProjectionStore, part: _Part, processes: int) -> Iterator[tuple[int, int]]:
-    """(events applied, records read) per batch, from this process or from `processes`."""
+def _buildable(store: PostgresProjectionStore) -> bool:
+    """Only a version being built that has applied nothing yet is built in bulk."""
+    version = store.ctx.kpis.version
+    info = next(v for v in list_versions(store.conn, store.registry_schema) if v.version == version)
+    return info.status == "building" and not store.offsets()
+
+
+def _catch_up(
+    store: PostgresProjectionStore, bootstrap: str, topic: str, report: Progress,
+    batch_size: int, within_s: float,
+) -> tuple[int, int]:  # fmt: skip
+    """Apply what arrived meanwhile until one round (to the end as it was) takes <= within_s."""
+    applied = records = 0
+    collector = _Collections()
+    while True:
+        started = time.monotonic()
+        end = end_offsets(bootstrap, topic)
+        start = {p: o + 1 for p, o in store.offsets().items()}
+        todo = {p: e for p, e in end.items() if start.get(p, 0) < e}
+        total = sum(e - start.get(p, 0) for p, e in todo.items())
+        done = 0
+        for batch in read_ranges(bootstrap, topic, start, todo, batch_size):
+            applied += store.apply_healing(batch).applied
+            records += len(batch)
+            done += len(batch)
+            report("catch-up", done, total)
+            collector.after(records)
+        if time.monotonic() - started <= within_s:
+            return applied, records
+
+
+def _build(part: _Part, processes: int) -> Iterator[int]:
+    """Records read per report, from this process or from `processes` processes."""
     groups = _split(part, processes)
-    if len(groups) <= 1:
-        for batch in read_ranges(part.bootstrap, part.topic, part.start, part.end, part.batch_size):
-            yield store.apply_healing(batch).applied, len(batch)
-        return
-    yield from _in_processes(groups)
+    if len(groups) == 1:
+        yield from _build_part(groups[0])
+    elif groups:
+        yield from _in_processes(groups)
+
+
+def _build_part(part: _Part) -> Iterator[int]:
+    collector, records = _Collections(), 0
+    with BulkLoader(part.conninfo, part.schema) as loader:
+        for n in build_ranges(
+            part.ctx, loader, part.bootstrap, part.topic, part.start, part.end, part.memory
+        ):
+            records += n
+            collector.after(records)
+            yield n
 
 
 def _split(part: _Part, processes: int) -> list[_Part]:
@@ -124,7 +192,7 @@ def _split(part: _Part, processes: int) -> list[_Part]:
     return [replace(part, start={p: part.start.get(p, 0) for p in g}, end=g) for g in groups if g]
 
 
-def _in_processes(groups: list[_Part]) -> Iterator[tuple[int, int]]:
+def _in_processes(groups: list[_Part]) -> Iterator[int]:
     # spawn, not fork: the parent holds connections and threads a fork would copy.
     mp = multiprocessing.get_context("spawn")
     reports: multiprocessing.Queue[Any] = mp.Queue()
@@ -145,8 +213,8 @@ def _in_processes(groups: list[_Part]) -> Iterator[tuple[int, int]]:
                         f"replay process {failed[0].pid} died (exit code {failed[0].exitcode})"
                     ) from None
                 continue
-            if kind == "batch":
-                yield rest[0], rest[1]
+            if kind == "read":
+                yield rest[0]
             elif kind == "done":
                 running -= 1
             else:
@@ -161,20 +229,13 @@ def _in_processes(groups: list[_Part]) -> Iterator[tuple[int, int]]:
 
 
 def _replay_part(part: _Part, reports: Any, parent: int) -> None:
-    """A replay process: its partitions' ranges through its own store, reported per batch."""
+    """A replay process: its partitions' ranges built into staging, reported per batch."""
     _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to report
     try:
         gc.disable()
-        with PostgresProjectionStore(
-            part.conninfo, part.ctx, part.schema, registry_schema=part.registry_schema
-        ) as store:
-            records, collector = 0, _Collections()
-            for batch in read_ranges(
-                part.bootstrap, part.topic, part.start, part.end, part.batch_size
-            ):
-                reports.put(("batch", store.apply_healing(batch).applied, len(batch)))
-                records += len(batch)
-                collector.after(records)
+        for n in _build_part(part):
+            reports.put(("read", n))
     except BaseException as exc:
         reports.put(("error", f"{type(exc).__name__}: {exc}"))
         raise
@@ -200,7 +261,11 @@ COLLECT_EVERY = 200_000  # records between two collections while the collector i
 
 class _Collections:
     """Paused is not off: a few objects do form cycles (asyncio, exceptions), so collect them
-    every COLLECT_EVERY records, and memory stays bounded however long the log is."""
+    every COLLECT_EVERY records, and memory stays bounded however long the log is.
+
+    Each collection then freezes what survived it: a full collection walks every tracked
+    object, and the in-memory aggregate is millions of them (it took 9 % of a replay's time);
+    frozen, they are never walked again and are still freed when a flush drops them."""
 
     def __init__(self) -> None:
         self.last = 0
@@ -209,3 +274,4 @@ class _Collections:
         if records - self.last >= COLLECT_EVERY:
             self.last = records
             gc.collect()
+            gc.freeze()

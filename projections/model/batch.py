@@ -11,13 +11,12 @@ from uuid import UUID
 from projections.model.aggregate import Aggregate
 from projections.model.context import FoldContext
 from projections.model.deltas import CheerDelta, CreditRow, DealWonCandidate, Delta, FactDelta
-from projections.model.fold import fold
-from schemas.events import AnyEvent
+from projections.model.fold import FoldEvent, fold
 from schemas.fingerprint import fingerprint
 
 # (Kafka partition, offset, decoded event): what the worker hands to apply_batch. The event
 # is None for a record the worker sent to the dead-letter topic: only its offset counts.
-Record = tuple[int, int, AnyEvent | None]
+Record = tuple[int, int, FoldEvent | None]
 
 
 @dataclass(frozen=True)

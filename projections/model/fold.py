@@ -51,6 +51,11 @@ from schemas.events import (
     UnitDefined,
     VisitCompleted,
 )
+from schemas.trusted import LogEvent
+
+# What the fold reads: a validated pydantic event (the edges, the oracle) or an event decoded
+# from the trusted log (the workers, the replay); both carry the same attributes and values.
+FoldEvent = AnyEvent | LogEvent
 
 Handler = Callable[[Any, FoldContext, date], list[Delta]]
 # Metrics of these types are not added per event: they follow the entity's facts (orders,
@@ -71,7 +76,7 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def fold(event: AnyEvent, ctx: FoldContext) -> list[Delta]:
+def fold(event: FoldEvent, ctx: FoldContext) -> list[Delta]:
     """Every row delta one event implies under the context's KPI definitions."""
     day = event.occurred_at.astimezone(ctx.tz).date()
     kind = event.type
@@ -84,7 +89,7 @@ def fold(event: AnyEvent, ctx: FoldContext) -> list[Delta]:
     return deltas
 
 
-def measure(metric: MetricDef, event: AnyEvent, ctx: FoldContext) -> Decimal | None:
+def measure(metric: MetricDef, event: FoldEvent, ctx: FoldContext) -> Decimal | None:
     """What the event contributes to the metric (None if its conditions do not hold)."""
     return _evaluator(metric)(event.data, ctx)
 
@@ -147,7 +152,7 @@ def _evaluator(metric: MetricDef) -> Evaluator:
     return evaluate
 
 
-def _activity(e: AnyEvent, day: date, kind: str, sub: str, amount: Decimal = _ZERO) -> Delta:
+def _activity(e: FoldEvent, day: date, kind: str, sub: str, amount: Decimal = _ZERO) -> Delta:
     return ActivityDelta(e.rep_id or "", day, kind, sub, 1, amount)
 
 

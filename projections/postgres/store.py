@@ -7,7 +7,6 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Self
 from uuid import UUID
@@ -24,7 +23,6 @@ from projections.model.batch import (
     settle_copies,
 )
 from projections.model.context import FoldContext
-from projections.model.deltas import FactDelta
 from projections.model.entities import EntityKey
 from projections.postgres import statements as q
 from projections.postgres.isolation import is_record_fault, merged, poisoned
@@ -40,6 +38,7 @@ from projections.postgres.registry import (
     register_version,
     schema_for,
 )
+from projections.postgres.rowkinds import ROW_KINDS, fact_of
 
 # Called inside apply_batch's transaction with its connection and result.
 WithinBatch = Callable[[psycopg.Connection[Any], AppliedResult], None]
@@ -248,7 +247,7 @@ class PostgresProjectionStore(PostgresReadModel):
         arrays = _columns(keys, 2)
         cur.execute(self.stmt(q.LOCK_ENTITIES), [self.schema + ":", *arrays])
         known = cur.execute(self.stmt(q.SELECT_FACTS), arrays).fetchall()
-        a.add_known_facts(_fact_of(row) for row in known)
+        a.add_known_facts(fact_of(row) for row in known)
         return a.settle(self.ctx)
 
     def _write_aggregate(
@@ -262,20 +261,10 @@ class PostgresProjectionStore(PostgresReadModel):
                 rows.sort()
                 cur.execute(self.stmt(template), _columns(rows, len(rows[0])))
 
-        put(q.UPSERT_METRICS, [(*k, v, at) for k, (v, at) in a.metrics.items()])
-        put(q.UPSERT_ACTIVITIES, [(*k, n, amount) for k, (n, amount) in a.activities.items()])
-        # The other deltas are NamedTuples whose fields are in their table's column order.
-        put(q.UPSERT_UNITS, list(a.units.values()))
-        put(q.INSERT_MEMBERSHIPS, list(a.memberships.values()))
-        put(q.UPSERT_TARGETS, list(a.targets.values()))
-        put(q.INSERT_TARGET_HISTORY, list(a.target_history.values()))
-        put(q.UPSERT_LOCKS, list(a.locks.values()))
-        put(q.UPSERT_OPPORTUNITIES, [_opportunity_row(s) for s in a.opportunities.values()])
-        put(q.INSERT_STAGES, list(a.stages.values()))
-        put(q.INSERT_WINS, list(a.wins.values()))
-        put(q.UPSERT_CHEERS, list(a.cheers.values()))
+        for kind in ROW_KINDS:
+            put(kind.upsert, kind.rows(a))
         if entities:
-            put(q.INSERT_FACTS, [_fact_row(f) for f in a.new_facts.values()])
+            # Credits are replaced whole per entity (recomputed from all its facts by settle).
             cur.execute(self.stmt(q.DELETE_CREDITS), _columns(entities, 2))
             put(q.INSERT_CREDITS, [c for key in entities for c in a.credits[key]])
 
@@ -305,34 +294,3 @@ class PostgresProjectionStore(PostgresReadModel):
 
 
 _uuid_order = attrgetter("int")  # 10x cheaper than UUID.__lt__; the same order
-
-
-def _fact_row(f: FactDelta) -> tuple[Any, ...]:
-    shares = None if f.shares is None else json.dumps([[r, str(v)] for r, v in f.shares])
-    return (*f[:-1], shares)
-
-
-def _fact_of(row: tuple[Any, ...]) -> FactDelta:
-    *head, shares = row
-    parsed = None if shares is None else tuple((r, Decimal(v)) for r, v in json.loads(shares))
-    return FactDelta._make([*head, parsed])
-
-
-def _opportunity_row(s: Any) -> tuple[Any, ...]:
-    def group(value: tuple[Any, ...], stamp: Any) -> tuple[Any, ...]:
-        return (*value, *(stamp or (None, None)))
-
-    info = s.info
-    info_values = (
-        (info.account_id, info.product_line, info.expected_close, info.created_at, info.created_by)
-        if info
-        else (None, None, None, None, None)
-    )
-    return (
-        s.opportunity_id,
-        *group((s.rep_id,), s.rep_stamp),
-        *group(info_values, s.info_stamp),
-        *group((s.stage,), s.stage_stamp),
-        *group((s.amount,), s.amount_stamp),
-        *group((s.outcome, s.reason), s.outcome_stamp),
-    )

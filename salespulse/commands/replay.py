@@ -17,7 +17,8 @@ from projections.postgres.reads import PostgresReadModel
 from projections.postgres.registry import VersionConflict, activate_version, active_version
 from projections.queries.preview import PeriodDiff, ScopeDiff, compare_periods, compare_scopes
 from salespulse.runtime import ensure_active_version, open_store
-from streams.replay import DEFAULT_BATCH_SIZE, ReplayError, replay
+from streams.bulk_build import DEFAULT_MEMORY
+from streams.replay import DEFAULT_BATCH_SIZE, DEFAULT_WITHIN_S, ReplayError, replay
 
 PREVIEW_ROWS = 40
 
@@ -41,6 +42,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=_positive,
         default=DEFAULT_BATCH_SIZE,
         help=f"events per transaction (default {DEFAULT_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--memory",
+        type=_size,
+        default=DEFAULT_MEMORY,
+        help="in-memory state per process before partial aggregates are flushed to staging, "
+        "e.g. 256M, 16M, 1G (default 256M)",
+    )
+    parser.add_argument(
+        "--within",
+        type=float,
+        default=DEFAULT_WITHIN_S,
+        metavar="SECONDS",
+        help="ready (and --preview / --switch act) once caught up to within this many seconds "
+        f"of the log's head, which live traffic keeps moving (default {DEFAULT_WITHIN_S:g})",
     )
     parser.add_argument(
         "--processes",
@@ -68,8 +84,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"salespulse replay: {exc}", file=sys.stderr)
         return 2
     with store, _bar(args.no_progress, kpis.version) as bar:
+        shown = [""]
 
-        def progress(done: int, total: int) -> None:
+        def progress(phase: str, done: int, total: int) -> None:
+            if shown[0] != phase:  # read (events), merge (steps), catch-up (events)
+                shown[0] = phase
+                bar.set_description_str(f"replay v{kpis.version} {phase}", refresh=False)
+                bar.unit = "step" if phase == "merge" else "ev"
+                bar.unit_scale = phase != "merge"
+                bar.reset(total)
             bar.total = total
             bar.n = done
             bar.refresh()
@@ -77,14 +100,20 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = replay(
                 store, settings.kafka_bootstrap, settings.events_topic, progress,
-                args.batch_size, args.processes,
+                args.batch_size, args.processes, args.memory, args.within,
             )  # fmt: skip
         except ReplayError as exc:
             print(f"salespulse replay: {exc}; run it again to resume", file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            bar.close()
+            print("\nsalespulse replay: interrupted; run it again to resume", file=sys.stderr)
+            return 130
     print(
         f"version {result.version} ({result.schema}): {result.status}; "
-        f"{result.records} records read, {result.applied} events applied by this run",
+        f"{result.records} records read, {result.applied} events applied by this run ("
+        + ", ".join(f"{phase} {s:.1f} s" for phase, s in result.seconds.items())
+        + ")",
         file=sys.stderr,
     )
     if args.preview and active is not None and active.version != kpis.version:
@@ -101,6 +130,20 @@ def run(args: argparse.Namespace) -> int:
             activate_version(conn, kpis.version, settings.schema_prefix)
         print(f"version {kpis.version} is now active", file=sys.stderr)
     return 0
+
+
+def _size(text: str) -> int:
+    """Bytes from 256M, 16MiB, 1G, 4096 (binary units)."""
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in units else ""
+    try:
+        value = int(float(t.removesuffix(unit)) * units[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 256M)") from None
+    if value < 1024 * 1024:
+        raise argparse.ArgumentTypeError(f"at least 1M, got {text!r}")
+    return value
 
 
 def _positive(text: str) -> int:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,6 +40,14 @@ class Deployment:
 
     def store(self) -> PostgresProjectionStore:
         return open_store(self.settings)
+
+    def cli(self, *args: str) -> subprocess.Popen[str]:
+        """`salespulse <args>` as a process of this deployment, output piped."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "salespulse.cli", *args],
+            env={**os.environ, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
 
     def wait_idle(self, timeout: float = 120.0) -> None:
         """Wait until the projection has applied everything now in the log, or fail."""

@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -33,14 +35,6 @@ REVISED = ROOT / "examples" / "kpis" / "v2_revised.toml"
 START = date(2026, 9, 1)
 DAYS = 60
 AS_OF = datetime(2026, 10, 15, tzinfo=UTC)
-
-
-def _cli(deployment: Deployment, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "salespulse.cli", *args],
-        env={**os.environ, **deployment.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
 
 
 def _check_both_versions(deployment: Deployment, events: list[AnyEvent]) -> None:
@@ -98,8 +92,8 @@ def test_replay_preview_switch_while_live_and_without_repeating_announcements(
     assert announced, "the history has deal wins"
 
     # when a replay under the revised definitions runs while more events are produced
-    replay = _cli(
-        deployment, "replay", "--kpis", str(REVISED), "--preview", "--json", "--no-progress"
+    replay = deployment.cli(
+        "replay", "--kpis", str(REVISED), "--preview", "--json", "--no-progress"
     )
     with deployment.publisher() as publisher:
         publisher.publish_many(later)
@@ -140,44 +134,125 @@ def test_replay_preview_switch_while_live_and_without_repeating_announcements(
     assert sorted(set(keys)) == sorted(b.encode() for b in after)
 
 
-def test_a_killed_replay_resumes_from_its_own_offsets(deployment: Deployment) -> None:
-    # given a bigger history applied under version 1
-    history = random_history(seed=5, reps=40, days=DAYS, start=START, per_day=12)
+def _waiting_on_lock(conn: psycopg.Connection[Any], statement: str) -> int:
+    """Backends blocked on a lock in a statement containing `statement` (the replay's)."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+        (f"%{statement}%",),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _kill_when_blocked(
+    deployment: Deployment, schema: str, lock: str, statement: str, args: tuple[str, ...],
+    after_flush: bool, sig: signal.Signals = signal.SIGKILL,
+) -> tuple[int, str]:  # fmt: skip
+    """Run a replay, hold `lock` (or, `after_flush`, partition 0's staged offsets row) so that
+    it blocks in `statement` inside its transaction (a flush, the merge), and send it `sig`
+    there; returns its exit status and stderr."""
+    url = deployment.settings.database_url
+    with psycopg.connect(url, autocommit=True) as watch, psycopg.connect(url) as holder:
+        replay = deployment.cli("replay", "--kpis", str(REVISED), "--no-progress", *args)
+        deadline = time.monotonic() + 120
+
+        def until(condition: Callable[[], bool]) -> None:
+            while not condition():
+                assert replay.poll() is None, replay.communicate()[1]
+                assert time.monotonic() < deadline, f"replay never reached {statement}"
+                time.sleep(0.01)  # the next flush may be only milliseconds away
+
+        def exists(name: str) -> bool:
+            row = watch.execute("SELECT to_regclass(%s)", (f"{schema}.{name}",)).fetchone()
+            return row is not None and row[0] is not None
+
+        try:
+            until(lambda: exists("_staging_offsets"))
+            if after_flush:
+                # Partition 0's offsets row, written first (offset -1: nothing read, so a resumed
+                # run starts there at 0) and held: the process reading partition 0 blocks in its
+                # first flush while the other one commits flushes, so the resumed run has
+                # partial staging, whatever the timing.
+                offsets = f"{schema}._staging_offsets"
+                watch.execute(f"INSERT INTO {offsets} VALUES (0, -1) ON CONFLICT DO NOTHING")
+                holder.execute(f"SELECT * FROM {offsets} WHERE partition = 0 FOR UPDATE")
+                until(lambda: _count(watch, f"{offsets} WHERE partition <> 0") > 0)
+            else:
+                holder.execute(lock.format(schema=schema))
+            until(lambda: _waiting_on_lock(watch, statement) > 0)
+        finally:
+            replay.send_signal(sig)
+            _, err = replay.communicate(timeout=30)
+            holder.rollback()
+        # the killed transaction wrote nothing: the version's tables are still empty
+        assert _count(watch, f"{schema}.applied_events") == 0
+    return replay.returncode, err
+
+
+def _count(conn: psycopg.Connection[Any], table: str) -> int:
+    row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_replay_killed_in_a_flush_and_in_the_merge_resumes_and_equals_the_oracle(
+    deployment: Deployment,
+) -> None:
+    # given a history with corrections applied under version 1 (an order's facts spread over
+    # flushes: its credits are recomputed at the merge from all of them)
+    # (large enough that a first flush leaves several to come: the kill below waits for one)
+    history = random_history(seed=5, reps=16, days=DAYS, start=START, per_day=12, corrections=3)
     deployment.start_worker()
     with deployment.publisher() as publisher:
         publisher.publish_many(history)
     deployment.wait_idle()
     schema = f"{deployment.settings.schema_prefix}_v2"
-
-    def applied() -> int:
-        with psycopg.connect(deployment.settings.database_url) as conn:
-            try:
-                return conn.execute(f"SELECT count(*) FROM {schema}.applied_events").fetchone()[0]  # type: ignore[index]
-            except psycopg.errors.UndefinedTable:
-                return 0
-
-    # when the replay is SIGKILLed twice part-way
-    progress = []
-    for _ in range(2):
-        # small batches, so that there is a moment between two commits to kill it in; two
-        # processes, so that killing the replay must stop its helper process too
-        replay = _cli(
-            deployment, "replay", "--kpis", str(REVISED), "--no-progress",
-            "--batch-size", "300", "--processes", "2",
-        )  # fmt: skip
-        floor = applied()
-        deadline = time.monotonic() + 120
-        while applied() <= floor and time.monotonic() < deadline and replay.poll() is None:
-            time.sleep(0.05)
-        replay.send_signal(signal.SIGKILL)
-        replay.communicate(timeout=30)
-        progress.append(applied())
-    assert 0 < progress[0] <= progress[1] < len({e.event_id for e in history})
-    # then the next run resumes (it reads only what is left) and the result equals the oracle
-    final = _cli(deployment, "replay", "--kpis", str(REVISED), "--no-progress")
-    _, err = final.communicate(timeout=600)
+    # when a 2-process replay with a tiny memory limit (many flushes) is killed inside a flush
+    # that follows a committed one (its rows COPY'd, blocked before the offsets are written)
+    _kill_when_blocked(
+        deployment, schema, "", 'INSERT INTO "' + schema + '"."_staging_offsets"',
+        ("--processes", "2", "--memory", "1M"),
+        after_flush=True,
+    )  # fmt: skip
+    # and the next run reads the rest and is killed in the middle of its merge: the other
+    # tables merged and committed, metric_daily merged but blocked dropping its staging table
+    _kill_when_blocked(
+        deployment, schema, "LOCK TABLE {schema}._staging_metric_daily IN ACCESS SHARE MODE",
+        "DROP TABLE", ("--memory", "1M"), after_flush=False,
+    )  # fmt: skip
+    # then a third run finishes the merge (metric_daily, then the ids and offsets) without
+    # reading the log again
+    final = deployment.cli("replay", "--kpis", str(REVISED), "--no-progress")
+    _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
     read = int(err.split(" records read")[0].rsplit(" ", 1)[1])
-    assert read < len(history)  # resumed, not from zero
+    assert read == 0
+    deployment.wait_idle()
+    # and both versions equal their oracles: nothing was counted twice
+    _check_both_versions(deployment, history)
+
+
+def test_ctrl_c_on_a_replay_prints_one_line_and_the_next_run_resumes(
+    deployment: Deployment,
+) -> None:
+    # given a history applied under version 1
+    history = random_history(seed=6, reps=12, days=40, start=START, per_day=8)
+    deployment.start_worker()
+    with deployment.publisher() as publisher:
+        publisher.publish_many(history)
+    deployment.wait_idle()
+    schema = f"{deployment.settings.schema_prefix}_v2"
+    # when a 2-process replay gets Ctrl-C (SIGINT) while a flush is under way
+    status, err = _kill_when_blocked(
+        deployment, schema, "", 'INSERT INTO "' + schema + '"."_staging_offsets"',
+        ("--processes", "2", "--memory", "1M"),
+        after_flush=True, sig=signal.SIGINT,
+    )  # fmt: skip
+    # then it says so in one line, no traceback, and exits 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert status == 130, err
+    assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0], err
+    # and the next run finishes the version, equal to its oracle
+    final = deployment.cli("replay", "--kpis", str(REVISED), "--no-progress")
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err
     deployment.wait_idle()
     _check_both_versions(deployment, history)

@@ -1,0 +1,203 @@
+"""BulkLoader: partial aggregates COPY'd into unindexed staging tables, then one merge.
+
+The bulk replay's writer (the live store's apply_batch is the other). Each `flush` is one
+transaction: the partial rows of every row kind (projections.postgres.rowkinds), the event ids
+and the offsets read so far per partition, so a replay killed at any point resumes from the
+last flush without counting anything twice. `merge` (projections.postgres.bulk_merge)
+combines the partial rows with each kind's merge rule, table by table.
+
+Entity credits (entity_credits) are not merged row by row: they are recomputed from all of
+an entity's facts. A flush stages the credits of the entities it holds facts of, computed from
+those facts, and the entity keys; an entity staged by one flush only had all its facts there,
+so its staged credits are final. For an entity staged more than once (its facts spread over
+flushes, or a resumed run), the merge recomputes the credits from its merged entity_facts.
+Staging tables are UNLOGGED: if PostgreSQL itself crashes they are emptied, offsets included,
+so the build then starts over from zero, still consistent.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from projections.model.aggregate import Aggregate
+from projections.model.entities import EntityKey
+from projections.postgres.rowkinds import ROW_KINDS
+
+STAGING = "_staging_"  # prefix of the staging tables inside the version's schema
+IDS, OFFSETS = "_staging_ids", "_staging_offsets"
+ENTITIES, CREDITS = "_staging_entities", "_staging_entity_credits"
+MERGING = "_staging_merging"  # exists once a merge has begun: nothing more is read then
+CREDIT_COLUMNS = ("kind", "entity_id", "metric", "rep_id", "day", "value", "reached_at")
+
+_STAGING_DDL = """
+CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{ids} (event_id uuid NOT NULL, partition int NOT NULL);
+CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{offsets} (partition int PRIMARY KEY, "offset" bigint);
+CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{entities}
+    (kind text COLLATE "C" NOT NULL, entity_id text COLLATE "C" NOT NULL);
+CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{credits} (LIKE {s}.entity_credits);
+"""
+_UPSERT_STAGED_OFFSETS = """
+INSERT INTO {s}.{offsets} AS o (partition, "offset") SELECT * FROM unnest(%b::int[], %b::bigint[])
+ON CONFLICT (partition) DO UPDATE SET "offset" = GREATEST(o."offset", EXCLUDED."offset")
+"""
+_SEEN_BEFORE = """
+SELECT s.event_id FROM {s}.{ids} s JOIN unnest(%b::uuid[]) AS b(event_id) USING (event_id)
+"""
+_COLUMN_TYPES = """
+SELECT attname, atttypid FROM pg_attribute
+WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
+"""
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_ID_ROW = struct.Struct(">hi16sii")  # 2 fields: uuid (16 bytes), int4 partition
+
+
+def qualified(schema: str, name: str) -> str:
+    return f"{sql.Identifier(schema).as_string()}.{sql.Identifier(name).as_string()}"
+
+
+def staging_sql(schema: str, template: str, **names: str) -> sql.Composed:
+    """`template` with {s} the schema and {ids}, {offsets}, ... the staging tables."""
+    return sql.SQL(template).format(
+        s=sql.Identifier(schema),
+        ids=sql.Identifier(IDS),
+        offsets=sql.Identifier(OFFSETS),
+        entities=sql.Identifier(ENTITIES),
+        credits=sql.Identifier(CREDITS),
+        merging=sql.Identifier(MERGING),
+        **{k: sql.Identifier(v) for k, v in names.items()},
+    )
+
+
+def exists(conn: psycopg.Connection[Any], table: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+    conn.rollback()
+    return row is not None and row[0] is not None
+
+
+class BulkLoader:
+    """Staging tables beside one version's tables (schema `schema`), on its own connection."""
+
+    def __init__(self, conninfo: str, schema: str) -> None:
+        self.conninfo, self.schema = conninfo, schema
+        self.conn: psycopg.Connection[Any] = psycopg.connect(conninfo)
+        self._types: dict[str, list[int]] = {}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> BulkLoader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _q(self, template: str, **names: str) -> sql.Composed:
+        return staging_sql(self.schema, template, **names)
+
+    def _table(self, name: str) -> str:
+        return qualified(self.schema, name)
+
+    def prepare(self) -> None:
+        """Create the staging tables if missing: one per row kind, shaped like its table."""
+        with self.conn.transaction():
+            self.conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('salespulse.bulk.' || %s))", (self.schema,)
+            )
+            self.conn.execute(self._q(_STAGING_DDL))
+            for kind in ROW_KINDS:
+                self.conn.execute(
+                    self._q(
+                        "CREATE UNLOGGED TABLE IF NOT EXISTS {s}.{st} (LIKE {s}.{t})",
+                        st=STAGING + kind.table,
+                        t=kind.table,
+                    )
+                )
+        self.conn.commit()
+
+    def staged(self) -> bool:
+        """Whether staging tables exist (a bulk build started and has not been merged)."""
+        return exists(self.conn, self._table(OFFSETS))
+
+    def merging(self) -> bool:
+        """Whether a merge has begun (a replay killed in it resumes the merge, reads nothing)."""
+        return exists(self.conn, self._table(MERGING))
+
+    def staged_offsets(self) -> dict[int, int]:
+        """The last offset flushed per partition (nothing when no build has started)."""
+        if not self.staged():
+            return {}
+        rows = self.conn.execute(self._q('SELECT partition, "offset" FROM {s}.{offsets}'))
+        result = dict(rows.fetchall())
+        self.conn.rollback()
+        return result
+
+    def staged_ids(self, partitions: Iterable[int]) -> Iterator[int]:
+        """The ids flushed so far for these partitions, as UUID integers (to resume)."""
+        with self.conn.cursor(name="staged_ids") as cur:
+            cur.itersize = 50_000
+            cur.execute(
+                self._q("SELECT event_id FROM {s}.{ids} WHERE partition = ANY(%s)"),
+                (list(partitions),),
+            )
+            for (event_id,) in cur:
+                yield event_id.int
+        self.conn.rollback()
+
+    def seen_before(self, ids: list[UUID]) -> set[UUID]:
+        """Which of `ids` an earlier flush staged already."""
+        rows = self.conn.execute(self._q(_SEEN_BEFORE), (ids,)).fetchall()
+        self.conn.rollback()
+        return {r[0] for r in rows}
+
+    def flush(
+        self,
+        aggregate: Aggregate,
+        ids: Iterable[tuple[int, int]],
+        offsets: Mapping[int, int],
+        entities: list[EntityKey],
+    ) -> None:
+        """Stage the aggregate's rows, the credits of its settled `entities`, the (UUID int,
+        partition) ids and the offsets: one commit."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            for kind in ROW_KINDS:
+                self._copy(cur, STAGING + kind.table, kind.columns, kind.rows(aggregate))
+            if entities:
+                credits = [c for key in entities for c in aggregate.credits[key]]
+                self._copy(cur, CREDITS, CREDIT_COLUMNS, credits)
+                self._copy(cur, ENTITIES, ("kind", "entity_id"), entities)
+            pack = _ID_ROW.pack
+            chunk = b"".join(pack(2, 16, n.to_bytes(16, "big"), 4, p) for n, p in ids)
+            with cur.copy(self._q("COPY {s}.{ids} FROM STDIN (FORMAT BINARY)")) as copy:
+                copy.write(_BINARY_HEADER + chunk + b"\xff\xff")
+            moved = sorted(offsets.items())
+            if moved:
+                cur.execute(
+                    self._q(_UPSERT_STAGED_OFFSETS), ([p for p, _ in moved], [o for _, o in moved])
+                )
+
+    def _copy(
+        self, cur: psycopg.Cursor[Any], table: str, columns: tuple[str, ...], rows: Sequence[Any]
+    ) -> None:
+        if not rows:
+            return
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            sql.SQL(self._table(table)), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        types = self._column_types(table, columns)  # not during the COPY
+        with cur.copy(stmt) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+
+    def _column_types(self, table: str, columns: tuple[str, ...]) -> list[int]:
+        if table not in self._types:
+            rows = self.conn.execute(_COLUMN_TYPES, (self._table(table),)).fetchall()
+            by_name = dict(rows)
+            self._types[table] = [by_name[c] for c in columns]
+        return self._types[table]
