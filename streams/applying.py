@@ -38,6 +38,8 @@ class Versions(Protocol):
 
     def heal(self) -> None: ...
 
+    def catch_up(self) -> AppliedResult: ...
+
 
 async def apply_until_done(
     versions: Versions,

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 COMMIT_EVERY_S = 1.0  # Kafka offsets are a hint (the store's offsets are the truth)
 GC_EVERY_S = 60.0
+CATCH_UP_EVERY_S = 1.0  # while idle: how often ready versions are brought up to the active
 FETCH_MAX_BYTES = 64 * 1024 * 1024
 PARTITION_FETCH_BYTES = 8 * 1024 * 1024
 IDLE_POLL_MS = 1000
@@ -46,6 +47,7 @@ class BatchEngine:
         self.within_s = settings.batch_within_ms / 1000
         self.stopping = asyncio.Event()
         self._busy: asyncio.Task[AppliedResult] | None = None  # the batch being written
+        self._caught_up = 0.0  # when ready versions were last brought up to the active one
         self._to_commit: dict[TopicPartition, int] = {}
         self._committed_at = 0.0
         self._producer: AIOKafkaProducer | None = None
@@ -124,6 +126,7 @@ class BatchEngine:
         while not self.stopping.is_set():
             messages = await self._gather(consumer)
             if not messages:
+                await self._catch_up_when_idle()
                 continue
             with collector_paused():
                 batch = decode_batch(messages)
@@ -151,6 +154,18 @@ class BatchEngine:
                 gc.collect()
                 collected = time.monotonic()
         await self._finish(consumer)
+
+    async def _catch_up_when_idle(self) -> None:
+        """Idle and nothing being written: let ready versions catch up (once a second)."""
+        if self._busy is not None and not self._busy.done():
+            return
+        if time.monotonic() - self._caught_up < CATCH_UP_EVERY_S:
+            return
+        self._caught_up = time.monotonic()
+        try:
+            await asyncio.to_thread(self.versions.catch_up)
+        except Exception as exc:  # e.g. PostgreSQL down: the next batch heals and retries
+            log.warning("catching up ready versions failed: %s", exc)
 
     async def _gather(self, consumer: AIOKafkaConsumer) -> list[Any]:
         """Up to batch_max records: what arrives within the window after the first one, and

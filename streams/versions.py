@@ -96,6 +96,23 @@ class LiveVersions:
                 result = applied
         return result
 
+    def catch_up(self) -> AppliedResult:
+        """When the log is idle: bring every ready version up to what the active one has
+        applied. A version that turned ready after the worker's last batch would otherwise
+        wait for the next record to arrive before its gap is read."""
+        self.refresh(force=True)
+        active = self.active
+        if active is None:
+            return AppliedResult()
+        target = [(p, o + 1, None) for p, o in active.offsets().items()]
+        result = AppliedResult()
+        for version, store in sorted(self._stores.items()):
+            if version != self._active and target:
+                filled = self._fill_gap(version, store, target, None)  # type: ignore[arg-type]
+                self._known.setdefault(version, {}).update(filled.offsets)
+                result = merged(result, filled)
+        return result
+
     def _fill_gap(
         self,
         version: int,
