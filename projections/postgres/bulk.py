@@ -74,9 +74,9 @@ def staging_sql(schema: str, template: str, **names: str) -> sql.Composed:
     )
 
 
-def exists(conn: psycopg.Connection[Any], table: str) -> bool:
+def table_exists(conn: psycopg.Connection[Any], table: str) -> bool:
+    """Whether `table` (schema-qualified, quoted) exists, seen from `conn`'s transaction."""
     row = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
-    conn.rollback()
     return row is not None and row[0] is not None
 
 
@@ -122,11 +122,16 @@ class BulkLoader:
 
     def staged(self) -> bool:
         """Whether staging tables exist (a bulk build started and has not been merged)."""
-        return exists(self.conn, self._table(OFFSETS))
+        return self._exists(OFFSETS)
 
     def merging(self) -> bool:
         """Whether a merge has begun (a replay killed in it resumes the merge, reads nothing)."""
-        return exists(self.conn, self._table(MERGING))
+        return self._exists(MERGING)
+
+    def _exists(self, name: str) -> bool:
+        found = table_exists(self.conn, self._table(name))
+        self.conn.rollback()  # no transaction left open on the loader's connection
+        return found
 
     def staged_offsets(self) -> dict[int, int]:
         """The last offset flushed per partition (nothing when no build has started)."""

@@ -40,6 +40,7 @@ from projections.postgres.bulk import (
     STAGING,
     qualified,
     staging_sql,
+    table_exists,
 )
 from projections.postgres.rowkinds import ROW_KINDS, RowKind, fact_of
 
@@ -153,8 +154,7 @@ def _merge_entities(conninfo: str, schema: str, facts: RowKind, ctx: FoldContext
 
 
 def _still_staged(conn: psycopg.Connection[Any], schema: str, staging: str) -> bool:
-    row = conn.execute("SELECT to_regclass(%s)", (qualified(schema, staging),)).fetchone()
-    return row is not None and row[0] is not None
+    return table_exists(conn, qualified(schema, staging))
 
 
 def _insert_merged(conn: psycopg.Connection[Any], schema: str, kind: RowKind) -> None:
