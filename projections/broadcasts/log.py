@@ -41,17 +41,20 @@ ON CONFLICT (broadcast_id) DO NOTHING
 RETURNING seq
 """
 NOTIFY_BROADCAST = "SELECT pg_notify(%s, %s)"
-# The announcement of the deal a correction is about: a direct order's, or a won deal's.
-SELECT_ANNOUNCED_ORDER = f"""
-SELECT {_COLUMNS} FROM {{r}}.broadcasts
-WHERE kind = 'deal_won' AND payload->>'order_id' = %s AND payload->>'source' = 'OrderSigned'
-ORDER BY seq LIMIT 1
+# The announcements of the deals a batch's corrections are about, in one statement per kind:
+# a direct order's (its first), a won deal's (its latest: won again after a reopening).
+SELECT_ANNOUNCED_ORDERS = f"""
+SELECT DISTINCT ON (payload->>'order_id') payload->>'order_id', {_COLUMNS} FROM {{r}}.broadcasts
+WHERE kind = 'deal_won' AND payload->>'order_id' = ANY(%s)
+  AND payload->>'source' = 'OrderSigned'
+ORDER BY payload->>'order_id', seq
 """
-SELECT_ANNOUNCED_DEAL = f"""
-SELECT {_COLUMNS} FROM {{r}}.broadcasts
-WHERE kind = 'deal_won' AND payload->>'opportunity_id' = %s
+SELECT_ANNOUNCED_DEALS = f"""
+SELECT DISTINCT ON (payload->>'opportunity_id') payload->>'opportunity_id', {_COLUMNS}
+FROM {{r}}.broadcasts
+WHERE kind = 'deal_won' AND payload->>'opportunity_id' = ANY(%s)
   AND payload->>'source' = 'OpportunityWon'
-ORDER BY seq DESC LIMIT 1
+ORDER BY payload->>'opportunity_id', seq DESC
 """
 SELECT_RECORDED = "SELECT broadcast_id FROM {r}.broadcasts WHERE broadcast_id = ANY(%s)"
 SELECT_RECENT = f"SELECT {_COLUMNS} FROM {{r}}.broadcasts ORDER BY seq DESC LIMIT %s"
@@ -196,13 +199,16 @@ def insert_broadcasts(
     return new
 
 
-def announced_deal(
-    conn: psycopg.Connection[Any], schema: str, kind: str, entity_id: str
-) -> Broadcast | None:
-    """The deal_won announcement of a direct order (kind "order") or a won deal."""
-    template = SELECT_ANNOUNCED_ORDER if kind == "order" else SELECT_ANNOUNCED_DEAL
-    row = conn.execute(_stmt(template, schema), (entity_id,)).fetchone()
-    return _broadcast(row) if row else None
+def announced_deals(
+    conn: psycopg.Connection[Any], schema: str, kind: str, entity_ids: Sequence[str]
+) -> dict[str, Broadcast]:
+    """The deal_won announcements of these direct orders (kind "order") or won deals, by id
+    (one statement for a batch: a query per correction took 8 % of a catching-up worker)."""
+    if not entity_ids:
+        return {}
+    template = SELECT_ANNOUNCED_ORDERS if kind == "order" else SELECT_ANNOUNCED_DEALS
+    rows = conn.execute(_stmt(template, schema), (sorted(set(entity_ids)),)).fetchall()
+    return {row[0]: _broadcast(row[1:]) for row in rows}
 
 
 def recorded(conn: psycopg.Connection[Any], schema: str, ids: Sequence[str]) -> set[str]:

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from projections.broadcasts.announcements import MILESTONE_METRIC, AnnouncementContext
-from projections.broadcasts.log import Broadcast, NewBroadcast, announced_deal, recorded
+from projections.broadcasts.log import Broadcast, NewBroadcast, announced_deals, recorded
 from projections.model.batch import Correction
 from projections.model.kpi import KpiDefinitions
 from projections.model.readmodel import ReadModel
@@ -42,11 +42,20 @@ def retractions(
     """The broadcasts for the corrections a batch newly applied, in occurred_at order."""
     out: list[NewBroadcast] = []
     touched: set[tuple[str, date]] = set()  # (rep_id, day) whose milestones to recheck
+    deals = {
+        kind: announced_deals(
+            conn,
+            broadcasts_schema,
+            kind,
+            [c.fact.entity_id for c in corrections if c.fact.kind == kind],
+        )
+        for kind in AMOUNT_METRIC
+    }
     for c in corrections:
         f = c.fact
         if f.kind not in AMOUNT_METRIC:
             continue  # payments are never announced
-        deal = announced_deal(conn, broadcasts_schema, f.kind, f.entity_id)
+        deal = deals[f.kind].get(f.entity_id)
         if deal is not None and deal.broadcast_id != str(f.event_id):
             out.append(_deal_change(deal, c))
         touched |= {(rep, day) for rep in c.reps for day in c.days}
