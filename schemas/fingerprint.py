@@ -18,6 +18,9 @@ def fingerprint(event: Any) -> bytes:
     data = event.data
     # a pydantic event's data keeps its fields in __dict__; a trusted one (schemas.trusted) is
     # a namedtuple with the same fields in the same order
-    fields = tuple(zip(data._fields, data)) if hasattr(data, "_fields") else data.__dict__.items()
-    content = (event.type, event.occurred_at.isoformat(), event.rep_id, tuple(fields))
+    if hasattr(data, "_fields"):
+        fields = tuple(zip(data._fields, data, strict=True))
+    else:
+        fields = tuple(data.__dict__.items())
+    content = (event.type, event.occurred_at.isoformat(), event.rep_id, fields)
     return blake2b(repr(content).encode(), digest_size=FINGERPRINT_BYTES).digest()

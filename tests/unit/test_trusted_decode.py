@@ -115,3 +115,29 @@ def test_unreadable_bytes_still_go_to_the_dead_letters() -> None:
         decode_trusted(b"\xc3\x01" + b"\x00" * 8 + b"junk")
     batch = decode_batch([RawRecord("t", 0, 5, b"k", b"not avro")])
     assert batch.records == [(0, 5, None)] and len(batch.dead_letters) == 1
+
+
+def test_an_instant_is_exact_to_the_microsecond_on_both_sides_of_the_float_path() -> None:
+    import random
+
+    from schemas.codec import offset_tz
+    from schemas.trusted import _FLOAT_EXACT_US, _instant
+
+    rng = random.Random(3)
+    second = 1_000_000
+    edges = [0, 1, _FLOAT_EXACT_US - 1, _FLOAT_EXACT_US, _FLOAT_EXACT_US + 1, -1, -second - 1]
+    # Whole seconds plus the sub-second values a float could round the wrong way.
+    near = [
+        s * second + f
+        for s in (1, 1_767_225_600, 2_999_999_999)
+        for f in (1, 499_999, 500_000, 500_001, 999_999)
+    ]
+    spread = [rng.randrange(-(10**15), _FLOAT_EXACT_US + 10**15) for _ in range(20_000)]
+    for i, us in enumerate(edges + near + spread):
+        offset = offset_tz([0, 480, -300, 345][i % 4])
+        got = _instant(us, offset)
+        assert got == EPOCH + timedelta(microseconds=us), us
+        assert got.utcoffset() == offset.utcoffset(None), us
+        assert (
+            got.microsecond == (EPOCH + timedelta(microseconds=us)).astimezone(offset).microsecond
+        )
