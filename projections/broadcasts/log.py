@@ -34,13 +34,18 @@ BroadcastKind = Literal[
 # are rare (a deal win, a milestone), so the lock costs nothing measurable.
 _COLUMNS = "seq, broadcast_id, kind, payload, occurred_at, created_at"
 LOCK_WRITERS = "SELECT pg_advisory_xact_lock(hashtext('salespulse.broadcasts'))"
-INSERT_BROADCAST = """
+# A batch's announcements in one statement, numbered in input order (the rows are produced
+# in that order, and each takes the next seq as it is inserted).
+INSERT_BROADCASTS = """
 INSERT INTO {r}.broadcasts (broadcast_id, kind, payload, occurred_at)
-VALUES (%s, %s, %s::jsonb, %s)
+SELECT b.broadcast_id, b.kind, b.payload::jsonb, b.occurred_at
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[]) WITH ORDINALITY
+    AS b (broadcast_id, kind, payload, occurred_at, n)
+ORDER BY b.n
 ON CONFLICT (broadcast_id) DO NOTHING
 RETURNING seq
 """
-NOTIFY_BROADCAST = "SELECT pg_notify(%s, %s)"
+NOTIFY_BROADCASTS = "SELECT pg_notify(%s, s::text) FROM unnest(%s::bigint[]) AS s ORDER BY s"
 # The announcements of the deals a batch's corrections are about, in one statement per kind:
 # a direct order's (its first), a won deal's (its latest: won again after a reopening).
 SELECT_ANNOUNCED_ORDERS = f"""
@@ -186,16 +191,20 @@ def insert_broadcasts(
     """
     if not items:
         return []
-    new: list[int] = []
+    columns = (
+        [i.broadcast_id for i in items],
+        [i.kind for i in items],
+        [json.dumps(i.payload) for i in items],
+        [i.occurred_at for i in items],
+    )
     with conn.transaction():
         conn.execute(LOCK_WRITERS)
-        insert = _stmt(INSERT_BROADCAST, schema)
-        for item in items:
-            params = (item.broadcast_id, item.kind, json.dumps(item.payload), item.occurred_at)
-            row = conn.execute(insert, params).fetchone()
-            if row is not None:
-                new.append(int(row[0]))
-                conn.execute(NOTIFY_BROADCAST, (BROADCASTS_CHANNEL, str(row[0])))
+        # One statement for the batch: a statement per announcement (and one per NOTIFY) took
+        # 5 % of a worker catching up on a history with ~220 announcements per batch.
+        rows = conn.execute(_stmt(INSERT_BROADCASTS, schema), columns).fetchall()
+        new = sorted(int(r[0]) for r in rows)
+        if new:
+            conn.execute(NOTIFY_BROADCASTS, (BROADCASTS_CHANNEL, new))
     return new
 
 
