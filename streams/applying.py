@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from projections.model.batch import AppliedResult, FailedRecord, Record
+from projections.model.batch import AppliedResult, FailedRecord, Prefolded, Record
 from projections.postgres.store import WithinBatch
 from streams.announcer import Announcer, topic_record
 
@@ -33,7 +33,10 @@ class Versions(Protocol):
     def active(self) -> Any: ...
 
     def apply(
-        self, records: list[Record], hook_for_active: WithinBatch | None
+        self,
+        records: list[Record],
+        hook_for_active: WithinBatch | None,
+        ahead: Prefolded | None = None,
     ) -> AppliedResult: ...
 
     def heal(self) -> None: ...
@@ -47,6 +50,7 @@ async def apply_until_done(
     announcer: Announcer | None,
     send_failed: SendFailed | None = None,
     stopping: asyncio.Event | None = None,
+    ahead: Prefolded | None = None,
 ) -> AppliedResult:
     """Retry a failed batch with backoff: the store is idempotent, so retrying is always safe.
 
@@ -58,7 +62,7 @@ async def apply_until_done(
     delay = 0.2
     while True:
         try:
-            result = await asyncio.to_thread(_apply, versions, records, announcer)
+            result = await asyncio.to_thread(_apply, versions, records, announcer, ahead)
         except Exception:
             if stopping is not None and stopping.is_set():
                 raise Abandoned from None
@@ -91,10 +95,15 @@ async def _pause(delay: float, stopping: asyncio.Event | None) -> None:
         raise Abandoned
 
 
-def _apply(versions: Versions, records: list[Record], announcer: Announcer | None) -> AppliedResult:
+def _apply(
+    versions: Versions,
+    records: list[Record],
+    announcer: Announcer | None,
+    ahead: Prefolded | None = None,
+) -> AppliedResult:
     active = versions.active
     hook = announcer.hook(active.schema, active.ctx.kpis) if announcer and active else None
-    return versions.apply(records, hook)
+    return versions.apply(records, hook, ahead)
 
 
 async def relay(announcer: Announcer | None, send: SendBroadcasts) -> None:

@@ -22,7 +22,7 @@ from aiokafka.errors import KafkaError
 
 from infra.collector import collector_paused
 from infra.settings import Settings
-from projections.model.batch import AppliedResult, FailedRecord
+from projections.model.batch import AppliedResult, FailedRecord, Prefolded, Record, prefold
 from streams.announcer import Announcer
 from streams.applying import Abandoned, Versions, apply_until_done, relay
 from streams.batching import DecodedBatch, decode_batch, failed_letters
@@ -130,6 +130,9 @@ class BatchEngine:
                 continue
             with collector_paused():
                 batch = decode_batch(messages)
+                # Folded here, while the previous batch is written: PostgreSQL's share of a
+                # batch then overlaps this thread's work instead of waiting for it.
+                ahead = self._prefold(batch.records)
             await self._send_dead_letters(producer, batch)
             # Batches of one partition must apply in log order: wait for the previous one.
             await self._finish(consumer)
@@ -140,6 +143,7 @@ class BatchEngine:
                     self.announcer,
                     self._dead_letters_for(producer, messages),
                     self.stopping,
+                    ahead,
                 )
             )
             # Let the write start in its thread now: getmany() does not yield to the event
@@ -154,6 +158,10 @@ class BatchEngine:
                 gc.collect()
                 collected = time.monotonic()
         await self._finish(consumer)
+
+    def _prefold(self, records: list[Record]) -> Prefolded | None:
+        active = self.versions.active
+        return prefold(records, active.ctx) if active is not None else None
 
     async def _catch_up_when_idle(self) -> None:
         """Idle and nothing being written: let ready versions catch up (once a second)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from projections.model.batch import AppliedResult, Record
+from projections.model.batch import AppliedResult, Prefolded, Record
 from projections.model.context import FoldContext
 from projections.model.kpi import parse_kpis
 from projections.postgres.isolation import merged
@@ -83,14 +83,20 @@ class LiveVersions:
     def active(self) -> PostgresProjectionStore | None:
         return self._stores.get(self._active) if self._active is not None else None
 
-    def apply(self, records: list[Record], hook_for_active: WithinBatch | None) -> AppliedResult:
-        """Apply to every live version; the active version's result is returned."""
+    def apply(
+        self,
+        records: list[Record],
+        hook_for_active: WithinBatch | None,
+        ahead: Prefolded | None = None,
+    ) -> AppliedResult:
+        """Apply to every live version; the active version's result is returned. `ahead`:
+        the records folded under the active version's context before the transaction."""
         self.refresh()
         result = AppliedResult()
         for version, store in sorted(self._stores.items()):
             hook = hook_for_active if version == self._active else None
             filled = self._fill_gap(version, store, records, hook)
-            applied = merged(filled, store.apply_batch(records, hook))
+            applied = merged(filled, store.apply_batch(records, hook, ahead))
             self._known.setdefault(version, {}).update(applied.offsets)
             if version == self._active:
                 result = applied

@@ -97,12 +97,48 @@ class BatchPlan:
     conflicts: list[Conflict] = field(default_factory=list)
 
 
+# A record's fold (or what the fold raised) and fingerprint; None for a record without event.
+Folded = tuple[list[Delta] | Exception, bytes] | None
+
+
+@dataclass(frozen=True)
+class Prefolded:
+    """Every record of a batch folded and fingerprinted under one context ahead of its
+    transaction: the live worker folds the next batch while PostgreSQL writes the previous
+    one (in the transaction both threads waited on each other: the worker used one core at
+    ~70 % and PostgreSQL the other at ~35 %). Used only for exactly these records and this
+    context; anything else (a bisected half, another version) is folded in the plan."""
+
+    records: Sequence[Record]
+    ctx: FoldContext
+    results: list[Folded]
+
+
+def prefold(records: Sequence[Record], ctx: FoldContext) -> Prefolded:
+    results: list[Folded] = []
+    for _, _, event in records:
+        if event is None:
+            results.append(None)
+            continue
+        print_ = fingerprint(event)
+        try:
+            results.append((fold(event, ctx), print_))
+        except Exception as exc:  # raised again where plan_batch would have folded it
+            results.append((exc, print_))
+    return Prefolded(records, ctx, results)
+
+
 def plan_batch(
-    records: Sequence[Record], recorded: Mapping[int, int], ctx: FoldContext
+    records: Sequence[Record],
+    recorded: Mapping[int, int],
+    ctx: FoldContext,
+    ahead: Prefolded | None = None,
 ) -> BatchPlan:
-    """Filter by recorded offsets, drop in-batch repeats and fold the rest."""
+    """Filter by recorded offsets, drop in-batch repeats and fold the rest (or take the fold
+    `ahead` made of these records under this context)."""
     plan = BatchPlan({}, 0, 0, [], {})
-    for partition, offset, event in records:
+    results = ahead.results if ahead and ahead.records is records and ahead.ctx is ctx else None
+    for i, (partition, offset, event) in enumerate(records):
         if offset > plan.offsets.get(partition, -1):
             plan.offsets[partition] = offset
         if offset <= recorded.get(partition, -1):
@@ -110,13 +146,20 @@ def plan_batch(
             continue
         if event is None:
             continue
-        print_ = fingerprint(event)
+        folded = results[i] if results is not None else None
+        print_ = fingerprint(event) if folded is None else folded[1]
         if event.event_id in plan.copies:
             plan.duplicates += 1
             plan.repeats.setdefault(event.event_id, []).append((partition, offset, print_))
             continue
         try:
-            plan.folded[event.event_id] = fold(event, ctx)
+            if folded is None:
+                deltas = fold(event, ctx)
+            elif isinstance(folded[0], Exception):
+                raise folded[0]
+            else:
+                deltas = folded[0]
+            plan.folded[event.event_id] = deltas
             plan.copies[event.event_id] = (partition, offset, print_)
         except ValueError as exc:  # a bad event must not block its partition
             plan.failed.append(FailedRecord(partition, offset, event.event_id, str(exc)))

@@ -17,6 +17,7 @@ from infra.collector import collector_paused
 from projections.model.aggregate import Aggregate
 from projections.model.batch import (
     AppliedResult,
+    Prefolded,
     Record,
     plan_batch,
     result_of,
@@ -135,7 +136,10 @@ class PostgresProjectionStore(PostgresReadModel):
 
     # -- writing ---------------------------------------------------------------------------
     def apply_batch(
-        self, records: Sequence[Record], within: WithinBatch | None = None
+        self,
+        records: Sequence[Record],
+        within: WithinBatch | None = None,
+        ahead: Prefolded | None = None,
     ) -> AppliedResult:
         """Apply (partition, offset, event) records exactly once, in one transaction.
 
@@ -144,7 +148,8 @@ class PostgresProjectionStore(PostgresReadModel):
         merged in Python and written with one set-based statement per table; the offsets
         move forward; listeners on `channel` are notified at commit. `within(conn, result)`
         runs last inside the same transaction (the live worker records announcements there,
-        so they commit with the numbers they quote, or not at all).
+        so they commit with the numbers they quote, or not at all). `ahead`: these records
+        folded before the transaction (model.batch.prefold), when they were.
         """
         if not records:
             return AppliedResult()
@@ -155,7 +160,7 @@ class PostgresProjectionStore(PostgresReadModel):
             self.upgrade()
         with collector_paused():
             try:
-                return self._apply(records, within)
+                return self._apply(records, within, ahead)
             except Exception as exc:
                 if not is_record_fault(exc):
                     raise  # e.g. the server is down: the caller retries the whole batch
@@ -180,7 +185,9 @@ class PostgresProjectionStore(PostgresReadModel):
             self.apply_batch(records[:middle], within), self.apply_batch(records[middle:], within)
         )
 
-    def _apply(self, records: Sequence[Record], within: WithinBatch | None) -> AppliedResult:
+    def _apply(
+        self, records: Sequence[Record], within: WithinBatch | None, ahead: Prefolded | None = None
+    ) -> AppliedResult:
         conn = self._write
         with conn.transaction():
             cur = conn.cursor()
@@ -188,7 +195,7 @@ class PostgresProjectionStore(PostgresReadModel):
             # FOR UPDATE: a second consumer of the same partition (a rebalance zombie) waits
             # here and then sees the offsets this transaction records.
             recorded = dict(cur.execute(self.stmt(q.LOCK_OFFSETS), (partitions,)).fetchall())
-            plan = plan_batch(records, recorded, self.ctx)
+            plan = plan_batch(records, recorded, self.ctx, ahead)
             new_ids: list[UUID] = list(plan.folded)
             if new_ids:
                 # Claim the event ids first; the statement returns only the ids applied

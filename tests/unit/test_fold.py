@@ -11,7 +11,7 @@ import pytest
 from projections.memory.oracle import build_oracle
 from projections.memory.projection import InMemoryProjection
 from projections.model.aggregate import Aggregate
-from projections.model.batch import plan_batch
+from projections.model.batch import Prefolded, plan_batch, prefold
 from projections.model.context import FoldContext, FxRateMissing
 from projections.model.deltas import ActivityDelta, DealWonCandidate, MetricDelta
 from projections.model.fold import EVENT_HANDLERS, fold
@@ -143,6 +143,34 @@ def test_a_dead_lettered_record_only_moves_the_offset_and_a_bad_one_is_reported(
     assert plan.offsets == {0: 6} and plan.folded == {}
     assert [f.event_id for f in plan.failed] == [bad.event_id]
     assert "GBP" in plan.failed[0].error
+
+
+def test_a_batch_folded_ahead_plans_exactly_like_one_folded_in_the_plan() -> None:
+    # given records with a dead letter, a bad event, an in-batch repeat and skipped offsets
+    bad = E.order("r1", "2026-11-03", "5", currency="GBP")
+    visit, call = E.visit("r1", "2026-11-03"), E.call("r2", "2026-11-04")
+    records = [(0, 3, visit), (0, 4, None), (0, 5, bad), (1, 0, call), (1, 1, call), (0, 6, visit)]
+    recorded = {0: 3}
+    plain = plan_batch(records, recorded, CTX)
+    # when the same records are folded ahead under the same context
+    ahead = plan_batch(records, recorded, CTX, prefold(records, CTX))
+    # then the plan is the same, the bad event refused the same way
+    assert vars(ahead) == vars(plain)
+    assert [f.event_id for f in ahead.failed] == [bad.event_id]
+    assert (ahead.skipped_offsets, ahead.duplicates) == (1, 1)
+
+
+def test_a_fold_made_ahead_is_used_only_for_its_records_and_its_context() -> None:
+    visit = E.visit("r1", "2026-11-03")
+    records = [(0, 0, visit)]
+    marker: list = [MetricDelta("marker", "r1", date(2026, 11, 3), Decimal(1), visit.occurred_at)]
+    planted = Prefolded(records, CTX, [(marker, b"p" * 16)])
+    # the records and context it was made for: taken as it is (not folded again)
+    assert plan_batch(records, {}, CTX, planted).folded[visit.event_id] == marker
+    # a copy of the records (a bisected half) or another version's context: folded in the plan
+    other = FoldContext(KPIS, fx_rates={"EUR": Decimal("1.20")})
+    for recs, ctx in ((list(records), CTX), (records, other)):
+        assert plan_batch(recs, {}, ctx, planted).folded[visit.event_id] == fold(visit, ctx)
 
 
 def test_a_won_deal_is_a_broadcast_candidate_with_its_source_event_id() -> None:
