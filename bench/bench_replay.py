@@ -6,7 +6,8 @@ process for each run of --runs (N processes, optionally :MEMORY, e.g. 2:16M): wa
 events/s, CPU, peak RSS of the largest process and of all its processes together, RSS sampled
 over the run (to show it flat), and a checksum of every table of the built version (the same
 result whatever the memory limit); and the same bulk reader in one process with no store —
-raw records, then decoded (decode_batch: the trusted decode) — as the ceiling.
+raw records, then each value decoded as the bulk build decodes it (the trusted decode) — as
+the ceiling.
 """
 
 from __future__ import annotations
@@ -32,30 +33,26 @@ from benchlib import (
     write_json,
 )
 
-from streams.bulk_reader import read_ranges
+from schemas.trusted import decode_trusted
+from streams.bulk_reader import read_raw_ranges
 
 REVISED = ROOT / "examples" / "kpis" / "v2_revised.toml"
 
 
 def ceiling(bootstrap: str, topic: str, ends: dict[int, int], decode: bool) -> float:
-    """events/s of the bulk reader alone (decode_batch is what read_ranges does per batch)."""
+    """events/s of the replay's bulk reader alone, raw, or with each value decoded as the
+    bulk build decodes it (trusted decode, the event dropped at once): what a replay process
+    would do if folding and writing cost nothing."""
     gc.collect()
     gc.freeze()
     gc.disable()  # the replay's own regime (streams/replay.py pauses the collector too)
     started, n = time.perf_counter(), 0
-    if decode:
-        for batch in read_ranges(bootstrap, topic, {}, ends):
-            n += len(batch)
-    else:
-        import streams.bulk_reader as br
-
-        original = br.decode_batch
-        br.decode_batch = lambda raw: type("B", (), {"records": list(raw)})()  # type: ignore[assignment]
-        try:
-            for batch in read_ranges(bootstrap, topic, {}, ends):
-                n += len(batch)
-        finally:
-            br.decode_batch = original
+    for batch in read_raw_ranges(bootstrap, topic, {}, ends):
+        if decode:
+            for _, _, value in batch:
+                if value is not None:
+                    decode_trusted(value)
+        n += len(batch)
     seconds = time.perf_counter() - started
     gc.enable()
     gc.unfreeze()

@@ -1,7 +1,8 @@
 """One replay process's bulk build: its partitions read, de-duplicated, folded into memory.
 
-Records come from the bulk reader (large fetches, trusted decode), pass the per-partition
-event-id check and go through the same `fold` as the live store into one in-memory Aggregate.
+Records come from the bulk reader (large fetches) undecoded; each is decoded (trusted
+decode) as it is folded, passes the per-partition event-id check and goes through the same
+`fold` as the live store into one in-memory Aggregate.
 When the estimated state passes the memory limit, the partial aggregate, the ids and the
 offsets read are flushed (BulkLoader.flush, one transaction) and the build goes on.
 
@@ -18,12 +19,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from projections.model.aggregate import Aggregate
-from projections.model.batch import Record
 from projections.model.context import FoldContext
 from projections.model.deltas import Delta
 from projections.model.fold import FoldEvent, fold
 from projections.postgres.bulk import BulkLoader
-from streams.bulk_reader import read_ranges
+from schemas.codec import DecodeError
+from schemas.trusted import decode_trusted
+from streams.bulk_reader import RawValue, read_raw_ranges
 
 MiB = 1024 * 1024
 DEFAULT_MEMORY = 256 * MiB
@@ -77,19 +79,23 @@ class BulkBuild:
         h = n % self.bits
         self.flushed[h >> 3] |= 1 << (h & 7)
 
-    def add(self, records: list[Record]) -> None:
+    def add(self, records: list[RawValue]) -> None:
         seg, ctx, stats = self.segment, self.ctx, self.stats
-        bitmap, bits = self.flushed, self.bits
-        deltas: list[Delta] = []
+        bitmap, bits, add_all = self.flushed, self.bits, seg.aggregate.add_all
         ids: set[int] | None = None
         current = -1
-        for partition, offset, event in records:
+        for partition, offset, value in records:
             if partition != current:
                 current = partition
                 ids = seg.ids.setdefault(partition, set())
             seg.last[partition] = offset
-            if event is None:
-                continue  # undecodable: the live worker dead-letters it; only its offset counts
+            if value is None:
+                continue  # a tombstone: the live worker dead-letters it; only its offset counts
+            try:
+                # Decoded here and dropped once folded: cheaper than a batch of decoded events.
+                event = decode_trusted(value)
+            except DecodeError:
+                continue  # undecodable: dead-lettered by the live worker, as above
             n = event.event_id.int
             assert ids is not None
             if n in ids:
@@ -102,11 +108,10 @@ class BulkBuild:
                     seg.held.append((partition, event))
                     continue
             try:
-                deltas += fold(event, ctx)
+                add_all(fold(event, ctx))
             except Exception:  # e.g. no FX rate: refused, as the live store refuses it
                 stats.failed += 1
         stats.records += len(records)
-        seg.aggregate.add_all(deltas)
 
     def estimate(self) -> int:
         """Bytes the segment holds, roughly (entries x per-kind size)."""
@@ -163,7 +168,7 @@ def build_ranges(
     build = BulkBuild(ctx, loader, memory)
     if any(start.get(p, 0) > 0 for p in end):
         build.resume(end)
-    for batch in read_ranges(bootstrap, topic, start, end, READ_BATCH):
+    for batch in read_raw_ranges(bootstrap, topic, start, end, READ_BATCH):
         build.add(batch)
         yield len(batch)
         if build.full():

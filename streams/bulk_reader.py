@@ -1,9 +1,12 @@
-"""The bulk reader: ranges of the event log in large fetches, decoded in batches, read ahead.
+"""The bulk reader: ranges of the event log in large fetches, in batches, read ahead.
 
-A thread of its own runs an aiokafka consumer (assigned partitions, no group) and decodes; the
-caller gets decoded batches from a short queue and writes them meanwhile. aiokafka parses
-record batches about 3x faster than kafka-python here (bench/README.md), and while the caller
-waits for PostgreSQL the reader fills the next batch.
+A thread of its own runs an aiokafka consumer (assigned partitions, no group); the caller gets
+batches from a short queue and works on them meanwhile. aiokafka parses record batches about
+3x faster than kafka-python here (bench/README.md). `read_ranges` hands decoded records (the
+catch-up and gap fills apply them with the live store); `read_raw_ranges` hands the values
+undecoded, for the bulk build, which decodes each one as it folds it: a decoded batch held
+20,000 events between the threads, and decoding into memory that is dropped at once cost
+about half as much (the replay used ~17 % less CPU).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import queue
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -35,6 +38,11 @@ class _Done:
         self.error = error
 
 
+# (partition, offset, value): a record as the log holds it (value None: a tombstone).
+RawValue = tuple[int, int, bytes | None]
+T = TypeVar("T")
+
+
 def read_ranges(
     bootstrap: str,
     topic: str,
@@ -48,14 +56,36 @@ def read_ranges(
     caller's store is where progress lives. Undecodable records come back as None events (the
     live worker sends them to the dead letters; a replay only needs their offsets).
     """
+    return _ranges(bootstrap, topic, start, end, batch_size, _decoded)
+
+
+def read_raw_ranges(
+    bootstrap: str,
+    topic: str,
+    start: Mapping[int, int],
+    end: Mapping[int, int],
+    batch_size: int = 10_000,
+) -> Iterator[list[RawValue]]:
+    """The same ranges as read_ranges, undecoded: (partition, offset, value)."""
+    return _ranges(bootstrap, topic, start, end, batch_size, _values)
+
+
+def _ranges(
+    bootstrap: str,
+    topic: str,
+    start: Mapping[int, int],
+    end: Mapping[int, int],
+    batch_size: int,
+    convert: Callable[[list[Any]], list[T]],
+) -> Iterator[list[T]]:
     todo = {p: (start.get(p, 0), e) for p, e in end.items() if start.get(p, 0) < e}
     if not todo:
         return
-    batches: queue.Queue[list[Record] | _Done] = queue.Queue(READ_AHEAD)
+    batches: queue.Queue[list[T] | _Done] = queue.Queue(READ_AHEAD)
     stop = threading.Event()
     reader = threading.Thread(
         target=_run_reader,
-        args=(partial(_read, bootstrap, topic, todo, batch_size, batches, stop), batches),
+        args=(partial(_read, bootstrap, topic, todo, batch_size, batches, stop, convert), batches),
         name="salespulse-bulk-reader",
         daemon=True,
     )
@@ -76,9 +106,7 @@ def read_ranges(
         reader.join()
 
 
-def _run_reader(
-    read: Callable[[], Coroutine[Any, Any, None]], out: queue.Queue[list[Record] | _Done]
-) -> None:
+def _run_reader(read: Callable[[], Coroutine[Any, Any, None]], out: queue.Queue[Any]) -> None:
     try:
         asyncio.run(read())
     except BaseException as exc:  # handed to the caller's thread
@@ -92,8 +120,9 @@ async def _read(
     topic: str,
     todo: dict[int, tuple[int, int]],
     batch_size: int,
-    out: queue.Queue[list[Record] | _Done],
+    out: queue.Queue[Any],
     stop: threading.Event,
+    convert: Callable[[list[Any]], list[Any]],
 ) -> None:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -122,9 +151,13 @@ async def _read(
                     consumer.pause(tp)
             while len(pending) >= batch_size or (not todo and pending):
                 chunk, pending = pending[:batch_size], pending[batch_size:]
-                out.put(_decoded(chunk))
+                out.put(convert(chunk))
     finally:
         await consumer.stop()
+
+
+def _values(messages: list[Any]) -> list[RawValue]:
+    return [(m.partition, m.offset, m.value) for m in messages]
 
 
 def _decoded(messages: list[Any]) -> list[Record]:
