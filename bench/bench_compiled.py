@@ -9,8 +9,8 @@ and round, in process, single thread, the collector paused as in a replay:
   decode     schemas.trusted.decode_trusted(bytes) per record
   fold       projections.model.fold.fold(event, ctx), examples/kpis/v2_revised.toml
   aggregate  Aggregate.add_all(deltas) into one Aggregate, per 20k-record batch
-  bulk_add   streams.bulk_build.BulkBuild.add over 20k-record batches (dedupe + fold +
-             aggregate; nothing flushed)
+  bulk_add   streams.bulk_build.BulkBuild.add over 20k-record batches of log values (decode +
+             dedupe + fold + aggregate; nothing flushed)
 
 Every variant's outputs (events, deltas, aggregates, the build's ids and stats) are hashed and
 must equal the pure run's. Nothing is compiled in the working tree. Needs Cython
@@ -127,8 +127,7 @@ def stages(history_path: Path, best_of: int) -> dict[str, Any]:
     per_event = [fold(e, ctx) for e in events]
     n = len(events)
     delta_batches = [[d for ds in per_event[i : i + BATCH] for d in ds] for i in range(0, n, BATCH)]
-    recs = [(p, o, e) for (p, o, _), e in zip(records, events, strict=True)]
-    rec_batches = [recs[i : i + BATCH] for i in range(0, n, BATCH)]
+    rec_batches = [records[i : i + BATCH] for i in range(0, n, BATCH)]  # undecoded, as read
 
     def build() -> Any:
         b = m_bulk.BulkBuild(ctx, _NoLoader(), m_bulk.DEFAULT_MEMORY)  # type: ignore[arg-type]
