@@ -3,10 +3,10 @@
 faust's stream hands events to an agent one at a time; on 2 cores that path alone tops out
 near 9k events/s (bench/README.md), a third of what the store can apply. The store wants
 batches, and the consumer already fetches them: this engine takes `getmany()` batches from
-an aiokafka consumer (faust's own client) in the same consumer group protocol, decodes the
-next batch while the previous one is being written, and keeps every guarantee of the faust
-engine (`streams/agents/project.py`): at-least-once delivery, exactly-once effects by the
-store's offsets and event ids, dead letters, the announcements outbox.
+an aiokafka consumer (faust's own client) in the same consumer group protocol, decodes and
+folds the next batch while the previous one is being written, and keeps every guarantee of
+the faust engine (`streams/agents/project.py`): at-least-once delivery, exactly-once effects
+by the store's offsets and event ids, dead letters, the announcements outbox.
 """
 
 from __future__ import annotations
