@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -126,11 +127,33 @@ def topic_maker(kafka_bootstrap: str) -> Iterator[Callable[..., str]]:
     try:
         yield make
     finally:
+        admin.close()
+        if created:
+            _delete_topics(kafka_bootstrap, created)
+
+
+def _delete_topics(kafka_bootstrap: str, topics: list[str], within_s: float = 30.0) -> None:
+    """Delete with a fresh client, retrying: a test may have killed and restarted the broker
+    (the fault suite), and the client connected before refuses at once while it backs off."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError, UnknownTopicOrPartitionError
+
+    deadline = time.monotonic() + within_s
+    while True:
+        admin = None
         try:
-            if created:
-                admin.delete_topics(created)
+            admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="tests-cleanup")
+            admin.delete_topics(topics)
+            return
+        except UnknownTopicOrPartitionError:
+            return  # an earlier attempt deleted them before its answer was lost
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
         finally:
-            admin.close()
+            if admin is not None:
+                admin.close()
 
 
 @pytest.fixture
