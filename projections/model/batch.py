@@ -115,17 +115,17 @@ class Prefolded:
 
 
 def prefold(records: Sequence[Record], ctx: FoldContext) -> Prefolded:
-    results: list[Folded] = []
-    for _, _, event in records:
-        if event is None:
-            results.append(None)
-            continue
-        print_ = fingerprint(event)
-        try:
-            results.append((fold(event, ctx), print_))
-        except Exception as exc:  # raised again where plan_batch would have folded it
-            results.append((exc, print_))
-    return Prefolded(records, ctx, results)
+    return Prefolded(records, ctx, [_fold_one(event, ctx) for _, _, event in records])
+
+
+def _fold_one(event: FoldEvent | None, ctx: FoldContext) -> Folded:
+    if event is None:
+        return None
+    try:
+        deltas: list[Delta] | Exception = fold(event, ctx)
+    except Exception as exc:  # raised again where the plan takes the first copy's fold
+        deltas = exc
+    return deltas, fingerprint(event)
 
 
 def plan_batch(
@@ -146,19 +146,16 @@ def plan_batch(
             continue
         if event is None:
             continue
-        folded = results[i] if results is not None else None
-        print_ = fingerprint(event) if folded is None else folded[1]
+        folded = results[i] if results is not None else _fold_one(event, ctx)
+        assert folded is not None
+        deltas, print_ = folded
         if event.event_id in plan.copies:
             plan.duplicates += 1
             plan.repeats.setdefault(event.event_id, []).append((partition, offset, print_))
             continue
         try:
-            if folded is None:
-                deltas = fold(event, ctx)
-            elif isinstance(folded[0], Exception):
-                raise folded[0]
-            else:
-                deltas = folded[0]
+            if isinstance(deltas, Exception):
+                raise deltas
             plan.folded[event.event_id] = deltas
             plan.copies[event.event_id] = (partition, offset, print_)
         except ValueError as exc:  # a bad event must not block its partition

@@ -104,10 +104,11 @@ def merge_staged(
         if progress:
             progress(step, done, steps)
 
-    merged = [0]
+    merged = 0
 
     def ids() -> str:
-        merged[0] = _merge_ids(conninfo, schema)
+        nonlocal merged
+        merged = _merge_ids(conninfo, schema)
         return "applied_events"
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -129,7 +130,7 @@ def merge_staged(
                 report(future.result())
         _merge_offsets(conn, schema)
         report("applied_offsets")
-    return merged[0]
+    return merged
 
 
 def _size(conn: psycopg.Connection[Any], table: str) -> int:
