@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from tests.conftest import topic_maker
 from tests.e2e.conftest import publish
@@ -382,7 +382,8 @@ def test_a_manager_previews_a_split_then_publishes_it_and_sees_it_in_the_history
     # given 上海一组's target of 9000 this month, on its manager's targets page (English)
     opened = open_page(chromium, people, "manager", "/targets", "en")
     page = opened.page
-    assert page.locator("#split-value").input_value() == "9000"  # the target in force
+    # the target in force (filled in once the page's data arrives: wait for it)
+    expect(page.locator("#split-value")).to_have_value("9000")
     assert page.locator("#split-into").input_value() == "reps"  # a team splits to its reps
     # when previewing an even split
     page.click("#split-preview")
