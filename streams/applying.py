@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from projections.model.batch import AppliedResult, FailedRecord, Prefolded, Record
@@ -41,7 +41,9 @@ class Versions(Protocol):
 
     def heal(self) -> None: ...
 
-    def catch_up(self) -> AppliedResult: ...
+    def catch_up(
+        self, positions: Mapping[int, int], hook_for_active: WithinBatch | None = None
+    ) -> AppliedResult: ...
 
 
 async def apply_until_done(

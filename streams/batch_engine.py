@@ -12,6 +12,7 @@ by the store's offsets and event ids, dead letters, the announcements outbox.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -126,7 +127,7 @@ class BatchEngine:
         while not self.stopping.is_set():
             messages = await self._gather(consumer)
             if not messages:
-                await self._catch_up_when_idle()
+                await self._catch_up_when_idle(consumer)
                 continue
             with collector_paused():
                 batch = decode_batch(messages)
@@ -163,17 +164,42 @@ class BatchEngine:
         active = self.versions.active
         return prefold(records, active.ctx) if active is not None else None
 
-    async def _catch_up_when_idle(self) -> None:
-        """Idle and nothing being written: let ready versions catch up (once a second)."""
+    async def _catch_up_when_idle(self, consumer: AIOKafkaConsumer) -> None:
+        """Idle and nothing being written: check the store against the consumer's positions
+        and let ready versions catch up (once a second; streams/versions.py says why)."""
         if self._busy is not None and not self._busy.done():
             return
         if time.monotonic() - self._caught_up < CATCH_UP_EVERY_S:
             return
         self._caught_up = time.monotonic()
         try:
-            await asyncio.to_thread(self.versions.catch_up)
-        except Exception as exc:  # e.g. PostgreSQL down: the next batch heals and retries
-            log.warning("catching up ready versions failed: %s", exc)
+            positions = await _positions(consumer)
+            result = await asyncio.to_thread(
+                self.versions.catch_up, positions, self._hook_for_active()
+            )
+        except Exception as exc:  # e.g. PostgreSQL down: reopen what it dropped, retry later
+            log.warning("catching up with the log while idle failed: %s", exc)
+            with contextlib.suppress(Exception):  # still down: the next attempt says so
+                await asyncio.to_thread(self.versions.heal)
+            return
+        if result.applied:
+            log.warning(
+                "re-applied %d events the store did not have (a commit lost in a crash?)",
+                result.applied,
+            )
+        for failed in result.failed:
+            log.warning(
+                "event %s at %d@%d not applied: %s",
+                failed.event_id, failed.partition, failed.offset, failed.error,
+            )  # fmt: skip
+        if result.deal_wins:
+            self._announced.set()
+
+    def _hook_for_active(self) -> Any:
+        active = self.versions.active
+        if self.announcer is None or active is None:
+            return None
+        return self.announcer.hook(active.schema, active.ctx.kpis)
 
     async def _gather(self, consumer: AIOKafkaConsumer) -> list[Any]:
         """Up to batch_max records: what arrives within the window after the first one, and
@@ -263,17 +289,37 @@ class BatchEngine:
     async def seek_to_stored(
         self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]
     ) -> None:
-        """Start each new partition after the offset the active projection recorded.
+        """Start each new partition after the offset the active projection recorded, and a
+        partition it recorded nothing of at the beginning.
 
         Kafka's committed offset may lag behind the store's (commits are periodic); reading
-        from the store's skips what would be skipped anyway."""
+        from the store's skips what would be skipped anyway. It may also be ahead of the
+        store's (a commit PostgreSQL lost in a crash): the store's is the truth. When the
+        store cannot be read now (PostgreSQL away), Kafka's offsets stand meanwhile: the
+        first batch, or the idle check, reads any gap from the log (streams/versions.py)."""
         active = self.versions.active
         if active is None or not assigned:
             return
-        stored = await asyncio.to_thread(active.offsets)
+        try:
+            stored = await asyncio.to_thread(active.offsets)
+        except Exception as exc:
+            log.warning("reading the store's offsets failed, Kafka's stand meanwhile: %s", exc)
+            return
         for tp in assigned:
             if tp.partition in stored:
                 consumer.seek(tp, stored[tp.partition] + 1)
+        unrecorded = [tp for tp in assigned if tp.partition not in stored]
+        if unrecorded:
+            await consumer.seek_to_beginning(*unrecorded)
+
+
+async def _positions(consumer: AIOKafkaConsumer) -> dict[int, int]:
+    """The next offset the consumer reads, per assigned partition that has one now."""
+    positions: dict[int, int] = {}
+    for tp in consumer.assignment():
+        with contextlib.suppress(TimeoutError, KafkaError):
+            positions[tp.partition] = await asyncio.wait_for(consumer.position(tp), 0.5)
+    return positions
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -102,21 +102,31 @@ class LiveVersions:
                 result = applied
         return result
 
-    def catch_up(self) -> AppliedResult:
-        """When the log is idle: bring every ready version up to what the active one has
-        applied. A version that turned ready after the worker's last batch would otherwise
-        wait for the next record to arrive before its gap is read."""
+    def catch_up(
+        self, positions: Mapping[int, int], hook_for_active: WithinBatch | None = None
+    ) -> AppliedResult:
+        """When the log is idle: check the live versions against the store, fill what is missing.
+
+        The active version up to `positions` (partition -> the next offset this worker's
+        consumer reads: everything before it was handed to the store). A commit PostgreSQL
+        lost in a crash (synchronous_commit=off), or a partition the consumer resumed past
+        the store's offsets (Kafka's committed offset ahead of the store's), would otherwise
+        stay missing until that partition's next record arrives, which on a quiet log may
+        be never. Ready versions up to what the active one has applied: a version that
+        turned ready after the worker's last batch would otherwise wait for the next record.
+        The active version's result is returned (its announcements are the worker's to relay).
+        """
         self.refresh(force=True)
         active = self.active
-        if active is None:
+        if active is None or self._active is None:
             return AppliedResult()
-        target = [(p, o + 1, None) for p, o in active.offsets().items()]
-        result = AppliedResult()
+        self._known.clear()  # idle: ask the stores, not this worker's memory of its commits
+        mine: list[Record] = [(p, o, None) for p, o in sorted(positions.items())]
+        result = self._fill_gap(self._active, active, mine, hook_for_active)
+        target: list[Record] = [(p, o + 1, None) for p, o in sorted(active.offsets().items())]
         for version, store in sorted(self._stores.items()):
             if version != self._active and target:
-                filled = self._fill_gap(version, store, target, None)  # type: ignore[arg-type]
-                self._known.setdefault(version, {}).update(filled.offsets)
-                result = merged(result, filled)
+                self._fill_gap(version, store, target, None)
         return result
 
     def _fill_gap(
