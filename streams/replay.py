@@ -5,7 +5,10 @@ dealt to `processes` processes, each reading its ranges with large fetches, de-d
 event ids per partition in memory and folding into in-memory aggregates, flushed to unindexed
 staging tables when they pass `memory` bytes; then one merge (projections.postgres.bulk)
 writes the tables, the applied ids and the end offsets the build read to, and builds the
-indexes. A replay killed at any point resumes from its last flush, or redoes the merge.
+indexes. An event id read on two partitions cannot be de-duplicated that way
+(bulk_merge.SharedIds): the bulk build is then given up and the catch-up below builds the
+version from offset 0, exactly, through the live store's path. A replay killed at any point
+resumes from its last flush, or redoes the merge.
 
 Then it catches up through the live store's path (apply_healing from the recorded offsets) until
 a round takes at most `within_s` seconds, so it is that close to a head that may keep moving,
@@ -16,6 +19,7 @@ reads from the same offsets). It never announces anything (no announcer is passe
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import queue
@@ -28,12 +32,14 @@ from typing import Any
 from infra.collector import collector_paused
 from infra.offsets import end_offsets
 from projections.model.context import FoldContext
-from projections.postgres.bulk import BulkLoader
-from projections.postgres.bulk_merge import merge_staged
-from projections.postgres.registry import list_versions
+from projections.postgres.bulk import EXACT_ONLY, BulkLoader, qualified, table_exists
+from projections.postgres.bulk_merge import SharedIds, merge_staged
+from projections.postgres.registry import active_version, list_versions
 from projections.postgres.store import PostgresProjectionStore
 from streams.bulk_build import DEFAULT_MEMORY, build_ranges
 from streams.bulk_reader import read_ranges
+
+log = logging.getLogger(__name__)
 
 # (phase, done, total): phase "read" and "catch-up" count records, "merge" counts steps.
 Progress = Callable[[str, int, int], None]
@@ -110,9 +116,16 @@ def replay(
                     done += n
                     report("read", done, total)
                 seconds["read"] = time.monotonic() - clock
-                applied = merge_staged(
-                    store.conninfo, store.schema, store.ctx, lambda s, i, n: report("merge", i, n)
-                )
+                try:
+                    applied = merge_staged(
+                        store.conninfo, store.schema, store.ctx,
+                        lambda s, i, n: report("merge", i, n), _reference(store),
+                    )  # fmt: skip
+                except SharedIds as exc:
+                    # Rare, and exact only through the live store's path (its ids are
+                    # global): the catch-up below builds the version from offset 0.
+                    log.warning("%s: building version %s through the live path", exc, store.schema)
+                    loader.abandon()
                 seconds["merge"] = time.monotonic() - clock - seconds["read"]
         clock = time.monotonic()
         tail = _catch_up(store, bootstrap, topic, report, batch_size, within_s)
@@ -129,10 +142,21 @@ def replay(
 
 
 def _buildable(store: PostgresProjectionStore) -> bool:
-    """Only a version being built that has applied nothing yet is built in bulk."""
+    """Only a version being built that has applied nothing yet is built in bulk (and not one
+    whose bulk build was given up: bulk_merge.SharedIds)."""
     version = store.ctx.kpis.version
     info = next(v for v in list_versions(store.conn, store.registry_schema) if v.version == version)
-    return info.status == "building" and not store.offsets()
+    if info.status != "building" or store.offsets():
+        return False
+    given_up = table_exists(store.conn, qualified(store.schema, EXACT_ONLY))
+    return not given_up
+
+
+def _reference(store: PostgresProjectionStore) -> str | None:
+    """The active version's schema: built from the same log, it has the events' fingerprints
+    and conflicts, which the bulk build does not compute."""
+    active = active_version(store.conn, store.registry_schema)
+    return active.schema_name if active and active.schema_name != store.schema else None
 
 
 def _catch_up(

@@ -33,6 +33,8 @@ STAGING = "_staging_"  # prefix of the staging tables inside the version's schem
 IDS, OFFSETS = "_staging_ids", "_staging_offsets"
 ENTITIES, CREDITS = "_staging_entities", "_staging_entity_credits"
 MERGING = "_staging_merging"  # exists once a merge has begun: nothing more is read then
+# Exists once a bulk build was given up for the live store's path (bulk_merge.SharedIds).
+EXACT_ONLY = "_exact_only"
 CREDIT_COLUMNS = ("kind", "entity_id", "metric", "rep_id", "day", "value", "reached_at")
 
 _STAGING_DDL = """
@@ -49,6 +51,7 @@ ON CONFLICT (partition) DO UPDATE SET "offset" = GREATEST(o."offset", EXCLUDED."
 _SEEN_BEFORE = """
 SELECT s.event_id FROM {s}.{ids} s JOIN unnest(%b::uuid[]) AS b(event_id) USING (event_id)
 """
+_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = %s"
 _COLUMN_TYPES = """
 SELECT attname, atttypid FROM pg_attribute
 WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
@@ -118,6 +121,22 @@ class BulkLoader:
                         t=kind.table,
                     )
                 )
+        self.conn.commit()
+
+    def abandon(self) -> None:
+        """Give the bulk build up for good: drop the staging, empty the version's tables
+        (a merge may have filled some) and leave the marker that keeps later runs on the
+        live store's path. One transaction: a kill leaves the build as it was, or abandoned."""
+        with self.conn.transaction():
+            tables = self.conn.execute(_TABLES, (self.schema,)).fetchall()
+            staging = [t for (t,) in tables if t.startswith(STAGING)]
+            kept = {"schema_migrations", EXACT_ONLY}
+            version = [t for (t,) in tables if not t.startswith(STAGING) and t not in kept]
+            for name in staging:
+                self.conn.execute(f"DROP TABLE {self._table(name)}".encode())
+            if version:
+                self.conn.execute(f"TRUNCATE {', '.join(map(self._table, version))}".encode())
+            self.conn.execute(self._q("CREATE TABLE IF NOT EXISTS {s}.{x} ()", x=EXACT_ONLY))
         self.conn.commit()
 
     def staged(self) -> bool:

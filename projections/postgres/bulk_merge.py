@@ -6,7 +6,8 @@ merged table has no staging table left, so a merge killed at any point resumes w
 tables still staged and never merges one twice. The first step commits a marker
 (`_staging_merging`): from then on a resumed replay reads nothing more from the log and only
 finishes the merge (what arrived meanwhile is the catch-up's). applied_events is one more such
-table (filled from the staged ids); the last transaction writes applied_offsets and drops the
+table (filled from the staged ids, with the fingerprints and conflicts of a reference version
+of the same log); the last transaction writes applied_offsets and drops the
 rest of the staging: until it commits the version has no offsets and stays a build in
 progress. Tables are independent, so two connections merge them at once, largest first, and
 each is analyzed in its own transaction (one statement at a time left a core idle: the ids
@@ -76,12 +77,25 @@ _INDEXES = """
 SELECT indexrelid, indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
 WHERE indrelid = %s::regclass
 """
-# Ids are unique per partition; the same id on two partitions (two events reusing one) is
-# rare, so the ids go in as they are and the key's build tells; only then DISTINCT.
+# Ids are unique per partition (the build de-duplicates each partition's ids in memory); an
+# id on two partitions (one event written under two keys, e.g. before and after the topic
+# got more partitions) was folded on both, so it cannot be merged: SharedIds.
+#
+# Fingerprints and conflicts are facts of the log, not of the KPI rules: the reference
+# version (the active one, built from the same log by the live store) holds them for every
+# event it applied, and the bulk build does not hash events (9 us an event, half a decode).
+# An event the reference has not applied keeps none: it conflicts with nothing, like an event
+# applied before fingerprints were kept (projections.model.batch.settle_copies).
 _MERGE_IDS = "INSERT INTO {s}.applied_events (event_id) SELECT event_id FROM {s}.{ids}"
-_MERGE_IDS_DISTINCT = (
-    "INSERT INTO {s}.applied_events (event_id) SELECT DISTINCT event_id FROM {s}.{ids}"
-)
+_MERGE_IDS_FROM = """
+INSERT INTO {s}.applied_events (event_id, fingerprint)
+SELECT i.event_id, r.fingerprint FROM {s}.{ids} i LEFT JOIN {r}.applied_events r USING (event_id)
+"""
+_COPY_CONFLICTS = """
+INSERT INTO {s}.event_conflicts (event_id, fingerprint, kept, "partition", "offset")
+SELECT event_id, fingerprint, kept, "partition", "offset" FROM {r}.event_conflicts
+ON CONFLICT DO NOTHING
+"""
 _MERGE_OFFSETS = """
 INSERT INTO {s}.applied_offsets AS a (partition, "offset")
 SELECT partition, "offset" FROM {s}.{offsets}
@@ -90,10 +104,20 @@ ON CONFLICT (partition) DO UPDATE SET "offset" = GREATEST(a."offset", EXCLUDED."
 _SIZE = "SELECT coalesce(pg_total_relation_size(to_regclass(%s)), 0)"
 
 
+class SharedIds(RuntimeError):
+    """An event id was staged by two partitions: the bulk build counted it twice."""
+
+
 def merge_staged(
-    conninfo: str, schema: str, ctx: FoldContext, progress: MergeProgress | None = None
+    conninfo: str,
+    schema: str,
+    ctx: FoldContext,
+    progress: MergeProgress | None = None,
+    reference: str | None = None,
 ) -> int:
-    """Merge every staged table of `schema` into its version table; returns events merged."""
+    """Merge every staged table of `schema` into its version table; returns events merged.
+    `reference`: the schema of a version of the same log to take fingerprints and conflicts
+    from (the active one). Raises SharedIds when an id was staged by two partitions."""
     tasks = [k for k in ROW_KINDS if k.table != "entity_facts"]
     entity_kind = next(k for k in ROW_KINDS if k.table == "entity_facts")
     steps, done = len(ROW_KINDS) + 2, 0
@@ -108,7 +132,7 @@ def merge_staged(
 
     def ids() -> str:
         nonlocal merged
-        merged = _merge_ids(conninfo, schema)
+        merged = _merge_ids(conninfo, schema, reference)
         return "applied_events"
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -219,16 +243,21 @@ def _merge_credits(conn: psycopg.Connection[Any], schema: str, ctx: FoldContext)
             cur.execute(insert, [list(c) for c in zip(*rows, strict=True)])
 
 
-def _merge_ids(conninfo: str, schema: str) -> int:
-    """applied_events from the staged ids (their staging dropped); the offsets come last."""
+def _merge_ids(conninfo: str, schema: str, reference: str | None) -> int:
+    """applied_events from the staged ids (their staging dropped), with the reference's
+    fingerprints and conflicts; the offsets come last."""
     merged = 0
     with psycopg.connect(conninfo) as conn, conn.transaction():
         if _still_staged(conn, schema, IDS):
             try:
-                with conn.transaction():  # a savepoint: the fast path may meet a repeated id
-                    merged = _load_ids(conn, schema, _MERGE_IDS)
-            except psycopg.errors.UniqueViolation:
-                merged = _load_ids(conn, schema, _MERGE_IDS_DISTINCT)
+                with conn.transaction():  # a savepoint, so that the error is ours to raise
+                    merged = _load_ids(conn, schema, reference)
+            except psycopg.errors.UniqueViolation as exc:
+                raise SharedIds(
+                    f"an event id was read on two partitions ({exc.diag.message_detail})"
+                ) from None
+            if reference is not None:
+                conn.execute(staging_sql(schema, _COPY_CONFLICTS, r=reference))
             _analyze(conn, schema, "applied_events")
             _drop(conn, schema, IDS)
     return merged
@@ -243,11 +272,16 @@ def _merge_offsets(conn: psycopg.Connection[Any], schema: str) -> None:
             _drop(conn, schema, name)
 
 
-def _load_ids(conn: psycopg.Connection[Any], schema: str, template: str) -> int:
-    inserted = [0]
+def _load_ids(conn: psycopg.Connection[Any], schema: str, reference: str | None) -> int:
+    inserted = 0
 
     def insert() -> None:
-        inserted[0] = conn.execute(staging_sql(schema, template)).rowcount
+        nonlocal inserted
+        if reference is None:
+            statement = staging_sql(schema, _MERGE_IDS)
+        else:
+            statement = staging_sql(schema, _MERGE_IDS_FROM, r=reference)
+        inserted = conn.execute(statement).rowcount
 
     _load(conn, schema, "applied_events", insert)
-    return inserted[0]
+    return inserted

@@ -14,7 +14,7 @@ from projections.model.context import FoldContext
 from projections.model.fold import fold
 from projections.model.kpi import default_kpis
 from projections.postgres.bulk import STAGING, BulkLoader
-from projections.postgres.bulk_merge import _job, merge_staged
+from projections.postgres.bulk_merge import SharedIds, _job, merge_staged
 from projections.postgres.rowkinds import ROW_KINDS
 from projections.postgres.store import PostgresProjectionStore
 from tests.support.sample import random_history
@@ -86,20 +86,20 @@ def test_a_merge_stopped_after_some_tables_resumes_and_merges_none_twice(
     assert _staging_left(database_url, once) == _staging_left(database_url, resumed) == []
 
 
-def test_an_id_staged_on_two_partitions_is_applied_once_and_keyed(
+def test_an_id_staged_on_two_partitions_is_refused_and_applied_events_keeps_its_key(
     database_url: str, staged: Any
 ) -> None:
-    # given ids staged for two partitions, one of them on both (two events reusing an id)
+    # given ids staged for two partitions, one of them on both (the build folded it twice)
     schema = staged("ids", ids=[(7, 0), (7, 1), (8, 0), (9, 1)])
-    # when merged
-    merged = merge_staged(database_url, schema, CTX)
-    # then each id is applied once and applied_events keeps its primary key
-    assert merged == 3
+    # when merged, the merge refuses (the replay then builds through the live path)
+    with pytest.raises(SharedIds, match="two partitions"):
+        merge_staged(database_url, schema, CTX)
+    # and applied_events is left as it was, with its primary key
     with psycopg.connect(database_url) as conn:
         ids = conn.execute(f'SELECT event_id FROM "{schema}".applied_events').fetchall()
         keys = conn.execute(
             "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND conrelid = %s::regclass",
             (f'"{schema}".applied_events',),
         ).fetchone()
-    assert sorted(r[0].int for r in ids) == [7, 8, 9]
+    assert ids == []
     assert keys == (1,)

@@ -16,13 +16,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, KafkaProducer
 
+from infra.publisher import partition_key, stamp
 from projections.memory.oracle import build_oracle
 from projections.model.kpi import load_kpis
 from projections.postgres.registry import list_versions
 from projections.postgres.store import PostgresProjectionStore
 from salespulse.runtime import fold_context
+from schemas.codec import encode
 from schemas.events import AnyEvent
 from tests.integration.conftest import Deployment
 from tests.support.compare import differences, query_suite
@@ -257,3 +259,61 @@ def test_ctrl_c_on_a_replay_prints_one_line_and_the_next_run_resumes(
     assert final.returncode == 0, err
     deployment.wait_idle()
     _check_both_versions(deployment, history)
+
+
+@pytest.mark.parametrize("on_two_partitions", [False, True], ids=["bulk", "two-partitions"])
+def test_a_replay_counts_each_event_once_and_keeps_fingerprints_and_conflicts(
+    deployment: Deployment, on_two_partitions: bool
+) -> None:
+    # given a history applied under version 1 with a resubmission of other content (a
+    # conflict), and maybe the same copies of its first events written on every partition
+    # (one event under two keys: written again after the topic got more partitions), which
+    # the bulk build cannot de-duplicate: that replay goes through the live store's path
+    history = random_history(seed=8, reps=8, days=DAYS, start=START, per_day=6)
+    deployment.start_worker()
+    with deployment.publisher() as publisher:
+        publisher.publish_many(history)
+    sums = [e for e in history if e.type in ("CallLogged", "VisitCompleted", "LeadCreated")]
+    copies = sums[:30] if on_two_partitions else []  # counted twice, the sums would show it
+    s = deployment.settings
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
+    try:
+        for event in copies:
+            stamped = stamp(event, recorded_at=datetime.now(UTC), source="tests")
+            for partition in range(s.partitions):
+                producer.send(
+                    s.events_topic, encode(stamped), partition_key(event), partition=partition
+                )
+        producer.flush()
+    finally:
+        producer.close()
+    original = next(e for e in history if e.type == "OpportunityCreated")
+    other = original.model_copy(update={"rep_id": "rep-not-this-one"})
+    with deployment.publisher() as publisher:
+        publisher.publish(other)
+    deployment.wait_idle()
+    # when version 2 is replayed in bulk, with two processes
+    replay = deployment.cli("replay", "--kpis", str(REVISED), "--no-progress", "--processes", "2")
+    _, err = replay.communicate(timeout=300)
+    assert replay.returncode == 0, err
+    assert ("through the live path" in err) is on_two_partitions, err
+    deployment.wait_idle()
+    # then both versions equal their oracles: each copied event counted once
+    _check_both_versions(deployment, [*history, *copies, other])
+    # and version 2 holds version 1's fingerprints and conflicts (the edge's resubmission
+    # check and the store's conflict rule read them after a switch)
+    v1, v2 = (f"{s.schema_prefix}_v{n}" for n in (1, 2))
+    with psycopg.connect(s.database_url) as conn:
+        missing = _count(conn, f"{v2}.applied_events WHERE fingerprint IS NULL")
+        differ = _count(
+            conn,
+            f"{v2}.applied_events a JOIN {v1}.applied_events b USING (event_id) "
+            "WHERE a.fingerprint IS DISTINCT FROM b.fingerprint",
+        )
+        conflicts = [
+            conn.execute(f"SELECT event_id, kept FROM {v}.event_conflicts ORDER BY 1, 2").fetchall()
+            for v in (v1, v2)
+        ]
+    assert (missing, differ) == (0, 0)
+    assert [e for e, _ in conflicts[0]] == [original.event_id]
+    assert conflicts[1] == conflicts[0]
