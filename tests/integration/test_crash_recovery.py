@@ -12,11 +12,9 @@ import pytest
 
 from producers.simulator import SimConfig
 from producers.simulator.history import iter_events
-from projections.memory.oracle import build_oracle
-from salespulse.runtime import fold_context
 from schemas.events import AnyEvent, parse_event
 from tests.integration.conftest import Deployment
-from tests.support.compare import differences, query_suite
+from tests.support.compare import assert_store_is_the_oracle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -65,14 +63,5 @@ def test_sigkilled_workers_lose_nothing_and_count_nothing_twice(
     deployment.wait_idle(timeout=600)
 
     # then every query equals the oracle's: nothing lost, nothing counted twice
-    ctx = fold_context(deployment.settings)
-    oracle = build_oracle(events, ctx)
-    end = START + timedelta(days=SIM.days)
     as_of = datetime.combine(START + timedelta(days=20), datetime.min.time(), UTC)
-    suite = query_suite(oracle, ctx, as_of, START, end)
-    with deployment.store() as store, store.snapshot() as snapshot:
-        assert differences(suite, snapshot, oracle) == []
-        applied = snapshot.conn.execute(
-            f"SELECT count(*) FROM {store.schema}.applied_events"
-        ).fetchone()
-    assert applied == (len({e.event_id for e in events}),)
+    assert_store_is_the_oracle(deployment, events, START, START + timedelta(days=SIM.days), as_of)

@@ -21,13 +21,11 @@ import pytest
 
 from producers.simulator import SimConfig
 from producers.simulator.history import iter_events
-from projections.memory.oracle import build_oracle
 from salespulse.cli import main
-from salespulse.runtime import fold_context
 from schemas.events import AnyEvent, parse_event
 from tests.integration.conftest import Deployment
 from tests.support.api_process import ApiProcess
-from tests.support.compare import differences, query_suite
+from tests.support.compare import assert_store_is_the_oracle as the_oracle
 from tests.support.faults import LoadPublisher, local_servers_or_skip, read_topic
 from tests.support.worker import WorkerProcess
 
@@ -43,18 +41,8 @@ def _history() -> list[AnyEvent]:
 
 
 def assert_store_is_the_oracle(deployment: Deployment, events: Sequence[AnyEvent]) -> None:
-    """Every query answers as the oracle's, and every event id is applied exactly once."""
-    ctx = fold_context(deployment.settings)
-    oracle = build_oracle(events, ctx)
-    end = START + timedelta(days=SIM.days)
     as_of = datetime.combine(START + timedelta(days=10), datetime.min.time(), UTC)
-    suite = query_suite(oracle, ctx, as_of, START, end)
-    with deployment.store() as store, store.snapshot() as snapshot:
-        assert differences(suite, snapshot, oracle) == []
-        applied = snapshot.conn.execute(
-            f"SELECT count(*) FROM {store.schema}.applied_events"
-        ).fetchone()
-    assert applied == (len({e.event_id for e in events}),)
+    the_oracle(deployment, events, START, START + timedelta(days=SIM.days), as_of)
 
 
 def start_workers(deployment: Deployment, n: int) -> list[WorkerProcess]:

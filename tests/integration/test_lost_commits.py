@@ -20,11 +20,9 @@ from kafka.structs import OffsetAndMetadata
 from infra.offsets import end_offsets
 from producers.simulator import SimConfig
 from producers.simulator.history import iter_events
-from projections.memory.oracle import build_oracle
-from salespulse.runtime import fold_context
 from schemas.events import AnyEvent, parse_event
 from tests.integration.conftest import Deployment
-from tests.support.compare import differences, query_suite
+from tests.support.compare import assert_store_is_the_oracle
 
 pytestmark = pytest.mark.integration
 
@@ -43,16 +41,8 @@ def _publish(deployment: Deployment, events: list[AnyEvent]) -> None:
 
 
 def _assert_store_is_the_oracle(deployment: Deployment, events: list[AnyEvent]) -> None:
-    ctx = fold_context(deployment.settings)
-    oracle = build_oracle(events, ctx)
     as_of = datetime.combine(START + timedelta(days=5), datetime.min.time(), UTC)
-    suite = query_suite(oracle, ctx, as_of, START, START + timedelta(days=SIM.days))
-    with deployment.store() as store, store.snapshot() as snapshot:
-        assert differences(suite, snapshot, oracle) == []
-        applied = snapshot.conn.execute(
-            f"SELECT count(*) FROM {store.schema}.applied_events"
-        ).fetchone()
-    assert applied == (len({e.event_id for e in events}),)
+    assert_store_is_the_oracle(deployment, events, START, START + timedelta(days=SIM.days), as_of)
 
 
 def _lose_every_commit(deployment: Deployment) -> None:

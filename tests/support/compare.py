@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from projections.memory.oracle import build_oracle
 from projections.model.context import FoldContext
 from projections.model.readmodel import ReadModel, RepSpan
 from projections.queries.behaviour import behaviour
@@ -14,6 +15,7 @@ from projections.queries.funnel import funnel
 from projections.queries.goals import goal_progress
 from projections.queries.leaderboard import contest, leaderboard
 from projections.queries.plan import plan
+from salespulse.runtime import fold_context
 
 Query = Callable[[ReadModel], Any]
 
@@ -106,3 +108,20 @@ def differences(suite: dict[str, Query], actual: ReadModel, expected: ReadModel)
 def explain(suite: dict[str, Query], name: str, actual: ReadModel, expected: ReadModel) -> str:
     """The two results of one query, for a failing comparison's message."""
     return f"{name}:\n  actual:   {suite[name](actual)!r}\n  expected: {suite[name](expected)!r}"
+
+
+def assert_store_is_the_oracle(
+    deployment: Any, events: Sequence[Any], start: date, end: date, as_of: datetime
+) -> None:
+    """Every query of a deployment's active version answers as the oracle's (the pure fold
+    over `events`), and every event id is applied exactly once: nothing lost, nothing twice.
+    `deployment`: tests.integration.conftest.Deployment (its settings and store())."""
+    ctx = fold_context(deployment.settings)
+    oracle = build_oracle(events, ctx)
+    suite = query_suite(oracle, ctx, as_of, start, end)
+    with deployment.store() as store, store.snapshot() as snapshot:
+        assert differences(suite, snapshot, oracle) == []
+        applied = snapshot.conn.execute(
+            f"SELECT count(*) FROM {store.schema}.applied_events"
+        ).fetchone()
+    assert applied == (len({e.event_id for e in events}),)
