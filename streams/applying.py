@@ -74,14 +74,7 @@ async def apply_until_done(
             with contextlib.suppress(Exception):  # still down: the next attempt says so
                 await asyncio.to_thread(versions.heal)
             continue
-        for failed in result.failed:
-            # Refused by the fold (e.g. a currency with no rate) or by PostgreSQL (e.g. a
-            # NUL in a text value): its offset is recorded as applied, the record is in
-            # the dead-letter topic with the reason.
-            log.warning(
-                "event %s at %d@%d not applied: %s",
-                failed.event_id, failed.partition, failed.offset, failed.error,
-            )  # fmt: skip
+        log_failed(result)
         if result.failed and send_failed is not None:
             await send_failed(result.failed)
         return result
@@ -97,15 +90,29 @@ async def _pause(delay: float, stopping: asyncio.Event | None) -> None:
         raise Abandoned
 
 
+def log_failed(result: AppliedResult) -> None:
+    """Each record refused by the fold (e.g. a currency with no rate) or by PostgreSQL (e.g.
+    a NUL in a text value): its offset is recorded as applied, the worker dead-letters it."""
+    for failed in result.failed:
+        log.warning(
+            "event %s at %d@%d not applied: %s",
+            failed.event_id, failed.partition, failed.offset, failed.error,
+        )  # fmt: skip
+
+
+def active_hook(versions: Versions, announcer: Announcer | None) -> WithinBatch | None:
+    """What records the active version's announcements inside its transaction, if any."""
+    active = versions.active
+    return announcer.hook(active.schema, active.ctx.kpis) if announcer and active else None
+
+
 def _apply(
     versions: Versions,
     records: list[Record],
     announcer: Announcer | None,
     ahead: Prefolded | None = None,
 ) -> AppliedResult:
-    active = versions.active
-    hook = announcer.hook(active.schema, active.ctx.kpis) if announcer and active else None
-    return versions.apply(records, hook, ahead)
+    return versions.apply(records, active_hook(versions, announcer), ahead)
 
 
 async def relay(announcer: Announcer | None, send: SendBroadcasts) -> None:

@@ -25,7 +25,14 @@ from infra.collector import collector_paused
 from infra.settings import Settings
 from projections.model.batch import AppliedResult, FailedRecord, Prefolded, Record, prefold
 from streams.announcer import Announcer
-from streams.applying import Abandoned, Versions, apply_until_done, relay
+from streams.applying import (
+    Abandoned,
+    Versions,
+    active_hook,
+    apply_until_done,
+    log_failed,
+    relay,
+)
 from streams.batching import DecodedBatch, decode_batch, failed_letters
 
 log = logging.getLogger(__name__)
@@ -175,7 +182,7 @@ class BatchEngine:
         try:
             positions = await _positions(consumer)
             result = await asyncio.to_thread(
-                self.versions.catch_up, positions, self._hook_for_active()
+                self.versions.catch_up, positions, active_hook(self.versions, self.announcer)
             )
         except Exception as exc:  # e.g. PostgreSQL down: reopen what it dropped, retry later
             log.warning("catching up with the log while idle failed: %s", exc)
@@ -187,19 +194,9 @@ class BatchEngine:
                 "re-applied %d events the store did not have (a commit lost in a crash?)",
                 result.applied,
             )
-        for failed in result.failed:
-            log.warning(
-                "event %s at %d@%d not applied: %s",
-                failed.event_id, failed.partition, failed.offset, failed.error,
-            )  # fmt: skip
+        log_failed(result)
         if result.deal_wins:
             self._announced.set()
-
-    def _hook_for_active(self) -> Any:
-        active = self.versions.active
-        if self.announcer is None or active is None:
-            return None
-        return self.announcer.hook(active.schema, active.ctx.kpis)
 
     async def _gather(self, consumer: AIOKafkaConsumer) -> list[Any]:
         """Up to batch_max records: what arrives within the window after the first one, and

@@ -250,8 +250,12 @@ def _merge_ids(conninfo: str, schema: str, reference: str | None) -> int:
     with psycopg.connect(conninfo) as conn, conn.transaction():
         if _still_staged(conn, schema, IDS):
             try:
+                if reference is None:
+                    statement = staging_sql(schema, _MERGE_IDS)
+                else:
+                    statement = staging_sql(schema, _MERGE_IDS_FROM, r=reference)
                 with conn.transaction():  # a savepoint, so that the error is ours to raise
-                    merged = _load_ids(conn, schema, reference)
+                    merged = _load_ids(conn, schema, statement)
             except psycopg.errors.UniqueViolation as exc:
                 raise SharedIds(
                     f"an event id was read on two partitions ({exc.diag.message_detail})"
@@ -272,15 +276,11 @@ def _merge_offsets(conn: psycopg.Connection[Any], schema: str) -> None:
             _drop(conn, schema, name)
 
 
-def _load_ids(conn: psycopg.Connection[Any], schema: str, reference: str | None) -> int:
+def _load_ids(conn: psycopg.Connection[Any], schema: str, statement: sql.Composed) -> int:
     inserted = 0
 
     def insert() -> None:
         nonlocal inserted
-        if reference is None:
-            statement = staging_sql(schema, _MERGE_IDS)
-        else:
-            statement = staging_sql(schema, _MERGE_IDS_FROM, r=reference)
         inserted = conn.execute(statement).rowcount
 
     _load(conn, schema, "applied_events", insert)
