@@ -24,6 +24,7 @@ from typing import Any
 from benchlib import (
     ROOT,
     alive,
+    drop_schemas,
     end_offsets,
     rate,
     settings,
@@ -89,6 +90,8 @@ def checksum(s: Any, schema: str) -> dict[str, list[int]]:
 def run_replay(s: Any, tag: str, processes: int, total: int, memory: str = "") -> dict[str, Any]:
     """`salespulse replay` as a real process into its own schema prefix; wall, CPU, memory."""
     env = variant_env(s, tag)
+    # A schema left by an earlier run with this name would be resumed, not built (a bogus rate).
+    drop_schemas(s.database_url, env["SALESPULSE_SCHEMA_PREFIX"])
     argv = [sys.executable, "-m", "salespulse.cli", "replay", "--kpis", str(REVISED)]
     argv += ["--no-progress", "--processes", str(processes)]
     if memory:
@@ -141,9 +144,11 @@ def main() -> None:
     ends = end_offsets(s)
     total = sum(ends.values())
     runs = []
-    for spec in args.runs.split(","):
+    for i, spec in enumerate(args.runs.split(","), 1):
         n, _, memory = spec.partition(":")
-        runs.append(run_replay(s, f"replay{n}{memory.lower()}", int(n), total, memory))
+        # Each run its own schemas, also when two runs have the same spec (e.g. 2,2).
+        tag = f"replay{i}_p{n}{'_' + memory.lower() if memory else ''}"
+        runs.append(run_replay(s, tag, int(n), total, memory))
     raw = ceiling(s.kafka_bootstrap, s.events_topic, ends, decode=False)
     decoded = ceiling(s.kafka_bootstrap, s.events_topic, ends, decode=True)
     best = max(r["events_per_s"] for r in runs)

@@ -216,6 +216,9 @@ def _load(
         if index not in dropped:
             conn.execute(f"DROP INDEX {index_name}".encode())
             rebuild.append(definition)
+    # Empty already; truncated in this transaction so that, with wal_level=minimal (the local
+    # stack), PostgreSQL writes the table and its indexes without WAL and syncs them at commit.
+    conn.execute(f"TRUNCATE {name}".encode())
     insert()
     for statement in rebuild:
         conn.execute(statement.encode())

@@ -154,6 +154,7 @@ def _positive(text: str) -> int:
 
 
 def _bar(disabled: bool, version: int) -> tqdm:
+    tqdm.monitor_interval = 0  # no monitor thread: the replay forks its processes
     return tqdm(
         desc=f"replay v{version}", unit="ev", unit_scale=True, disable=disabled, file=sys.stderr,
         dynamic_ncols=True,

@@ -28,12 +28,16 @@ SERVICE_USER = "postgres"  # initdb refuses to run as root; Debian's package cre
 # A development cluster: loopback only, trust auth for the loopback address (no passwords on
 # a dev box), and asynchronous commit. Offsets are committed in the same transaction as the
 # projection rows, so losing the last few commits in a crash only means re-applying them.
+# wal_level=minimal (no replicas, no archive): a table filled in the transaction that emptied
+# it is written without WAL and synced at commit, which the replay's merge does per table.
 SERVER_SETTINGS = {
     "listen_addresses": "127.0.0.1",
     "max_connections": "200",
     "shared_buffers": "256MB",
     "synchronous_commit": "off",
     "max_wal_size": "2GB",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
     "checkpoint_timeout": "15min",
     "log_min_messages": "warning",
 }
