@@ -2,7 +2,7 @@
 
 Records come from the bulk reader (large fetches) undecoded; each is decoded (trusted
 decode) as it is folded, passes the per-partition event-id check and goes through the same
-`fold` as the live store into one in-memory Aggregate.
+fold as the live store, merged in place into one in-memory Aggregate (Aggregate.fold_in).
 When the estimated state passes the memory limit, the partial aggregate, the ids and the
 offsets read are flushed (BulkLoader.flush, one transaction) and the build goes on.
 
@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 
 from projections.model.aggregate import Aggregate
 from projections.model.context import FoldContext
-from projections.model.deltas import Delta
-from projections.model.fold import FoldEvent, fold
+from projections.model.fold import FoldEvent
 from projections.postgres.bulk import BulkLoader
 from schemas.codec import DecodeError
 from schemas.trusted import decode_trusted
@@ -81,7 +80,7 @@ class BulkBuild:
 
     def add(self, records: list[RawValue]) -> None:
         seg, ctx, stats = self.segment, self.ctx, self.stats
-        bitmap, bits, add_all = self.flushed, self.bits, seg.aggregate.add_all
+        bitmap, bits, fold_in = self.flushed, self.bits, seg.aggregate.fold_in
         ids: set[int] | None = None
         current = -1
         for partition, offset, value in records:
@@ -108,7 +107,7 @@ class BulkBuild:
                     seg.held.append((partition, event))
                     continue
             try:
-                add_all(fold(event, ctx))
+                fold_in(event, ctx)
             except Exception:  # e.g. no FX rate: refused, as the live store refuses it
                 stats.failed += 1
         stats.records += len(records)
@@ -130,7 +129,6 @@ class BulkBuild:
             return
         if seg.held:
             before = self.loader.seen_before([e.event_id for _, e in seg.held])
-            deltas: list[Delta] = []
             for partition, event in seg.held:
                 if event.event_id in before:
                     # a repeat of a flushed event: not counted, and its id not staged again
@@ -138,10 +136,9 @@ class BulkBuild:
                     self.stats.duplicates += 1
                     continue
                 try:
-                    deltas += fold(event, self.ctx)
+                    seg.aggregate.fold_in(event, self.ctx)
                 except Exception:  # as in add
                     self.stats.failed += 1
-            seg.aggregate.add_all(deltas)
         # Credits from the facts this segment holds; the merge recomputes those of entities
         # whose facts are spread over several flushes.
         entities = seg.aggregate.settle(self.ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -24,7 +25,16 @@ from projections.model.deltas import (
     UnitDefinedDelta,
 )
 from projections.model.entities import EntityKey, credits_of
+from projections.model.fold import (
+    ACTIVITY_ONLY,
+    EVENT_HANDLERS,
+    FoldEvent,
+    compiled,
+    local_day,
+)
 from projections.model.state import OpportunityState, merge_opportunity
+
+_ZERO = Decimal(0)
 
 
 class Aggregate:
@@ -80,6 +90,39 @@ class Aggregate:
                     cell[1] += d.amount
             else:
                 adders[type(d)](self, d)
+
+    def fold_in(self, event: FoldEvent, ctx: FoldContext) -> None:
+        """add_all(fold(event, ctx)) without the deltas of the two hot kinds: the cells of an
+        activity-only event and of every per-event metric are merged in place (the replay's
+        hot path: ~60 % of a log are calls, each one activity and one or two metric cells).
+        Like fold, it raises (e.g. no FX rate) before it changes anything."""
+        day = local_day(event, ctx)
+        kind, rep, data, at = event.type, event.rep_id or "", event.data, event.occurred_at
+        # A zero adds nothing but would move "when the value was reached" later (as in fold).
+        values = [
+            (name, value)
+            for name, evaluate in compiled(ctx.kpis).get(kind, ())
+            if (value := evaluate(data, ctx))
+        ]
+        activity = ACTIVITY_ONLY.get(kind)
+        if activity is None:
+            self.add_all(EVENT_HANDLERS[kind](event, ctx, day))
+        else:
+            key = (rep, day, activity[0], getattr(data, activity[1]))
+            cell = self.activities.get(key)
+            if cell is None:
+                self.activities[key] = [1, _ZERO]
+            else:
+                cell[0] += 1  # its amount stays zero: no count of this key has one
+        metrics = self.metrics
+        for name, value in values:
+            cell = metrics.get((name, rep, day))
+            if cell is None:
+                metrics[(name, rep, day)] = [value, at]
+            else:
+                cell[0] += value
+                if at > cell[1]:
+                    cell[1] = at
 
     def _unit(self, d: UnitDefinedDelta) -> None:
         old = self.units.get(d.unit_id)
