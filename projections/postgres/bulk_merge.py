@@ -187,8 +187,16 @@ def _merge_entities(conninfo: str, schema: str, facts: RowKind, ctx: FoldContext
     return "entity_facts"
 
 
+# Rows ANALYZE samples = 300 x the target: 3,000 instead of the default's 30,000. The version's
+# queries read by key prefix, for which a small sample plans alike, and autovacuum analyzes
+# again at the server's default once live writes have changed a tenth of a table. The default
+# target's ANALYZE took 0.8 s of PostgreSQL time in a 1M-event merge (opportunities: 0.38 s).
+BUILD_STATISTICS_TARGET = 10
+
+
 def _analyze(conn: psycopg.Connection[Any], schema: str, table: str) -> None:
     """Planner statistics, in the loading transaction (ANALYZE counts its own new rows)."""
+    conn.execute(f"SET LOCAL default_statistics_target = {BUILD_STATISTICS_TARGET}".encode())
     conn.execute(f"ANALYZE {qualified(schema, table)}".encode())
 
 
