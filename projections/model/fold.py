@@ -137,6 +137,13 @@ def _evaluator(metric: MetricDef) -> Evaluator:
     weights = tuple((_test(w.condition), w.factor) for w in metric.weights)
     get = operator.attrgetter(metric.field) if metric.field else None
     is_money = metric.is_money
+    if get is None and not weights:
+        # A plain count (calls, leads, wins ...), the commonest metric: no value to read.
+        if not tests:
+            return lambda data, ctx: _ONE
+        if len(tests) == 1:
+            test = tests[0]
+            return lambda data, ctx: _ONE if test(data) else None
 
     def evaluate(data: Any, ctx: FoldContext) -> Decimal | None:
         for test in tests:
