@@ -6,7 +6,7 @@ wall, events/s, the replay's CPU (wait4, its processes included) and PostgreSQL'
 processes' own plus what the postmaster reaped from exited backends).
 
   git worktree add /tmp/before <commit>
-  PYTHONPATH=bench .venv/bin/python bench/ab_replay.py --pairs 2 /tmp/before .
+  PYTHONPATH=bench .venv/bin/python bench/ab_replay.py --pairs 2 [--memory 16M] /tmp/before .
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def postgres_cpu_s() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--memory", default="", help="the replay's --memory, e.g. 16M")
     parser.add_argument("trees", nargs="+", type=Path)
     args = parser.parse_args()
     s = bl.settings()
@@ -50,7 +51,7 @@ def main() -> None:
             os.chdir(tree.resolve())  # `python -m salespulse.cli` imports from the tree
             tag = f"ab{time.time_ns()}"
             before = postgres_cpu_s()
-            r = run_replay(s, tag, 2, total)
+            r = run_replay(s, tag, 2, total, args.memory)
             pg = postgres_cpu_s() - before
             bl.drop_schemas(s.database_url, f"{s.schema_prefix}_{tag}")
             print(

@@ -94,7 +94,7 @@ class Aggregate:
     def fold_in(self, event: FoldEvent, ctx: FoldContext) -> None:
         """add_all(fold(event, ctx)) without the deltas of the two hot kinds: the cells of an
         activity-only event and of every per-event metric are merged in place (the replay's
-        hot path: ~60 % of a log are calls, each one activity and one or two metric cells).
+        hot path: most of a log are calls, each one activity and up to three metric cells).
         Like fold, it raises (e.g. no FX rate) before it changes anything."""
         day = local_day(event, ctx)
         kind, rep, data, at = event.type, event.rep_id or "", event.data, event.occurred_at
