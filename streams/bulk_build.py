@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 from projections.model.aggregate import Aggregate
 from projections.model.context import FoldContext
-from projections.model.fold import FoldEvent
+from projections.model.fold import ACTIVITY_ONLY, FoldEvent, LocalDays
 from projections.postgres.bulk import BulkLoader
 from schemas.codec import DecodeError
-from schemas.trusted import decode_trusted
+from schemas.trusted import decode_activity, decode_trusted
 from streams.bulk_reader import RawValue, read_raw_ranges
 
 MiB = 1024 * 1024
@@ -33,6 +33,7 @@ READ_BATCH = 20_000  # records handed from the reader thread at a time
 # aggregate entry (key tuple + cell or NamedTuple), an id in a set, a held-back event.
 ENTRY_BYTES, ID_BYTES, EVENT_BYTES = 400, 110, 1500
 MIN_BITMAP, MAX_BITMAP = 1 * MiB, 64 * MiB
+_ACTIVITY_TYPES = frozenset(ACTIVITY_ONLY)
 
 
 @dataclass
@@ -66,6 +67,7 @@ class BulkBuild:
         self.flushed: bytearray | None = None  # allocated at the first flush
         self.segment = _Segment()
         self.stats = BuildStats()
+        self.days = LocalDays(ctx.tz)
 
     def resume(self, partitions: Iterable[int]) -> None:
         """Mark the ids earlier runs flushed for these partitions (after a kill)."""
@@ -80,7 +82,12 @@ class BulkBuild:
 
     def add(self, records: list[RawValue]) -> None:
         seg, ctx, stats = self.segment, self.ctx, self.stats
-        bitmap, bits, fold_in = self.flushed, self.bits, seg.aggregate.fold_in
+        bitmap, bits = self.flushed, self.bits
+        fold_in, fold_activity, day_of = (
+            seg.aggregate.fold_in,
+            seg.aggregate.fold_activity,
+            self.days,
+        )
         ids: set[int] | None = None
         current = -1
         for partition, offset, value in records:
@@ -92,10 +99,15 @@ class BulkBuild:
                 continue  # a tombstone: the live worker dead-letters it; only its offset counts
             try:
                 # Decoded here and dropped once folded: cheaper than a batch of decoded events.
-                event = decode_trusted(value)
+                # Calls, visits and leads (most of a log) as their parts, the rest as events.
+                activity = decode_activity(value, _ACTIVITY_TYPES)
+                if activity is None:
+                    event = decode_trusted(value)
+                    n = event.event_id.int
+                else:
+                    n = activity[0]
             except DecodeError:
                 continue  # undecodable: dead-lettered by the live worker, as above
-            n = event.event_id.int
             assert ids is not None
             if n in ids:
                 stats.duplicates += 1
@@ -104,10 +116,16 @@ class BulkBuild:
             if bitmap is not None:
                 h = n % bits
                 if bitmap[h >> 3] & (1 << (h & 7)):
-                    seg.held.append((partition, event))
+                    seg.held.append(
+                        (partition, event if activity is None else decode_trusted(value))
+                    )
                     continue
             try:
-                fold_in(event, ctx)
+                if activity is None:
+                    fold_in(event, ctx)
+                else:
+                    _, kind, at, us, rep, data = activity
+                    fold_activity(kind, rep, day_of(us), at, data, ctx)
             except Exception:  # e.g. no FX rate: refused, as the live store refuses it
                 stats.failed += 1
         stats.records += len(records)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -35,6 +36,18 @@ from projections.model.fold import (
 from projections.model.state import OpportunityState, merge_opportunity
 
 _ZERO = Decimal(0)
+# Per activity-only type: its activity kind and the getter of the data field naming the subkind.
+_ACTIVITY = {t: (kind, attrgetter(field)) for t, (kind, field) in ACTIVITY_ONLY.items()}
+
+
+def _metric_values(kind: str, data: Any, ctx: FoldContext) -> list[tuple[str, Any]]:
+    """The event's non-zero per-event metric values (a zero adds nothing but would move "when
+    the value was reached" later, as in fold); raises before anything is merged."""
+    return [
+        (name, value)
+        for name, evaluate in compiled(ctx.kpis).get(kind, ())
+        if (value := evaluate(data, ctx))
+    ]
 
 
 class Aggregate:
@@ -98,22 +111,30 @@ class Aggregate:
         Like fold, it raises (e.g. no FX rate) before it changes anything."""
         day = local_day(event, ctx)
         kind, rep, data, at = event.type, event.rep_id or "", event.data, event.occurred_at
-        # A zero adds nothing but would move "when the value was reached" later (as in fold).
-        values = [
-            (name, value)
-            for name, evaluate in compiled(ctx.kpis).get(kind, ())
-            if (value := evaluate(data, ctx))
-        ]
-        activity = ACTIVITY_ONLY.get(kind)
-        if activity is None:
-            self.add_all(EVENT_HANDLERS[kind](event, ctx, day))
+        if kind in ACTIVITY_ONLY:
+            self.fold_activity(kind, rep, day, at, data, ctx)
+            return
+        values = _metric_values(kind, data, ctx)
+        self.add_all(EVENT_HANDLERS[kind](event, ctx, day))
+        self._add_metrics(values, rep, day, at)
+
+    def fold_activity(
+        self, kind: str, rep: str | None, day: date, at: datetime, data: Any, ctx: FoldContext
+    ) -> None:
+        """fold_in of an event of an ACTIVITY_ONLY type given as its parts (the bulk build's
+        decode_activity reads no more than these): one activity count, its metric cells."""
+        values = _metric_values(kind, data, ctx)
+        activity, subkind = _ACTIVITY[kind]
+        rep = rep or ""
+        key = (rep, day, activity, subkind(data))
+        cell = self.activities.get(key)
+        if cell is None:
+            self.activities[key] = [1, _ZERO]
         else:
-            key = (rep, day, activity[0], getattr(data, activity[1]))
-            cell = self.activities.get(key)
-            if cell is None:
-                self.activities[key] = [1, _ZERO]
-            else:
-                cell[0] += 1  # its amount stays zero: no count of this key has one
+            cell[0] += 1  # its amount stays zero: no count of this key has one
+        self._add_metrics(values, rep, day, at)
+
+    def _add_metrics(self, values: list[tuple[str, Any]], rep: str, day: date, at: Any) -> None:
         metrics = self.metrics
         for name, value in values:
             cell = metrics.get((name, rep, day))

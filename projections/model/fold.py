@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -92,6 +92,45 @@ def fold(event: FoldEvent, ctx: FoldContext) -> list[Delta]:
 def local_day(event: FoldEvent, ctx: FoldContext) -> date:
     """The org-local day of the event: every bucket follows occurred_at."""
     return event.occurred_at.astimezone(ctx.tz).date()
+
+
+_HOUR_US = 3_600_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class LocalDays:
+    """local_day of an instant in microseconds since the epoch, at a dict look-up's cost: the
+    org-local date of each UTC hour, kept when it is one date all through the hour.
+
+    An hour holding a local midnight, or a change of the zone's offset, is not kept: its
+    instants are converted one by one. (That an offset is the same at both ends of an hour
+    means it did not change inside it: no zone changes its offset twice within an hour.) One
+    entry per hour of the log's span: 8,760 a year, whatever the number of events."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self.hours: dict[int, date | None] = {}
+
+    def __call__(self, us: int) -> date:
+        hour = us // _HOUR_US
+        day = self.hours.get(hour)
+        if day is None:
+            if hour in self.hours:
+                return self._exact(us)
+            day = self.hours[hour] = self._whole_hour(hour)
+            if day is None:
+                return self._exact(us)
+        return day
+
+    def _exact(self, us: int) -> date:
+        return (_EPOCH + timedelta(microseconds=us)).astimezone(self.tz).date()
+
+    def _whole_hour(self, hour: int) -> date | None:
+        first = (_EPOCH + timedelta(microseconds=hour * _HOUR_US)).astimezone(self.tz)
+        last = (_EPOCH + timedelta(microseconds=(hour + 1) * _HOUR_US - 1)).astimezone(self.tz)
+        if first.date() != last.date() or first.utcoffset() != last.utcoffset():
+            return None
+        return first.date()
 
 
 def measure(metric: MetricDef, event: FoldEvent, ctx: FoldContext) -> Decimal | None:

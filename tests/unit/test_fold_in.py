@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -60,3 +61,27 @@ def test_an_event_fold_refuses_changes_nothing() -> None:
         fast.fold_in(event, ctx)
     assert refused > 0, "the sample has EUR amounts"
     assert _state(fast) == _state(oracle)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Asia/Kolkata", "America/New_York"])
+def test_the_bulk_builds_activity_lane_merges_as_fold_in_does(zone: str) -> None:
+    # BulkBuild.add folds calls, visits and leads from decode_activity's parts with the hour
+    # cache of local days (LocalDays); every other type through decode_trusted and fold_in
+    from streams.bulk_build import BulkBuild
+
+    tz = ZoneInfo(zone)
+    ctx = FoldContext(
+        load_kpis(ROOT / "examples/kpis/v2_revised.toml"), tz=tz, fx_rates={"EUR": Decimal("1.08")}
+    )
+    history = random_history(seed=8, tz=tz, corrections=3.0, start=date(2026, 10, 20))
+    assert {e.type for e in history} >= set(ACTIVITY_ONLY)
+    values = [encode(e) for e in history]
+    build = BulkBuild(ctx, loader=None, memory=1 << 30)  # type: ignore[arg-type]
+    build.add([(0, i, v) for i, v in enumerate(values)])
+    first: dict[object, object] = {}
+    for e in history:  # the build folds the first copy of an id
+        first.setdefault(e.event_id, e)
+    oracle = Aggregate()
+    for e in first.values():
+        oracle.fold_in(decode_trusted(encode(e)), ctx)  # type: ignore[arg-type]
+    assert _state(build.segment.aggregate) == _state(oracle)

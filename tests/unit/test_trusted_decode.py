@@ -19,7 +19,7 @@ from schemas.codec import DecodeError, decode, decode_record, encode, envelope_p
 from schemas.events import EVENT_TYPES
 from schemas.fingerprint import fingerprint
 from schemas.registry import default_registry
-from schemas.trusted import decode_trusted
+from schemas.trusted import decode_activity, decode_trusted
 from streams.batching import RawRecord, decode_batch
 from tests.support.sample import random_history
 
@@ -108,11 +108,15 @@ def test_a_nul_in_a_string_is_refused_at_decode() -> None:
     poisoned = visit.model_copy(update={"rep_id": "r2\x00x"})
     with pytest.raises(DecodeError, match="NUL"):
         decode_trusted(encode(poisoned))
+    with pytest.raises(DecodeError, match="NUL"):
+        decode_activity(encode(poisoned), frozenset({"VisitCompleted"}))
 
 
 def test_unreadable_bytes_still_go_to_the_dead_letters() -> None:
     with pytest.raises(DecodeError):
         decode_trusted(b"\xc3\x01" + b"\x00" * 8 + b"junk")
+    with pytest.raises(DecodeError):
+        decode_activity(b"\xc3\x01" + b"\x00" * 8 + b"junk", frozenset(EVENT_TYPES))
     batch = decode_batch([RawRecord("t", 0, 5, b"k", b"not avro")])
     assert batch.records == [(0, 5, None)] and len(batch.dead_letters) == 1
 
@@ -141,3 +145,42 @@ def test_an_instant_is_exact_to_the_microsecond_on_both_sides_of_the_float_path(
         assert (
             got.microsecond == (EPOCH + timedelta(microseconds=us)).astimezone(offset).microsecond
         )
+
+
+def test_decode_activity_reads_the_values_decode_trusted_reads_and_nothing_else() -> None:
+    history = random_history(seed=12, corrections=2.0)
+    wanted = frozenset({"CallLogged", "VisitCompleted", "LeadCreated", "LeadQualified"})
+    seen = Counter()
+    for event in history:
+        blob = encode(event)
+        parts, full = decode_activity(blob, wanted), decode_trusted(blob)
+        if event.type not in wanted:
+            assert parts is None
+            continue
+        seen[event.type] += 1
+        assert parts is not None
+        n, kind, at, us, rep, data = parts
+        assert (n, kind, at, rep, data) == (
+            full.event_id.int,
+            full.type,
+            full.occurred_at,
+            full.rep_id,
+            full.data,
+        )
+        assert at.utcoffset() == full.occurred_at.utcoffset()
+        assert EPOCH + timedelta(microseconds=us) == at
+    assert set(seen) == wanted
+
+
+def test_a_corrupt_body_is_refused_by_both_decodes_alike() -> None:
+    call = next(e for e in random_history(seed=13, reps=4, days=5) if e.type == "CallLogged")
+    blob = encode(call)
+    for cut in range(11, len(blob) - 1, 3):  # truncated bodies: cavro runs out of bytes
+        broken = blob[:cut]
+        try:
+            decode_trusted(broken)
+        except DecodeError:
+            with pytest.raises(DecodeError):
+                decode_activity(broken, frozenset({"CallLogged"}))
+        else:
+            assert decode_activity(broken, frozenset({"CallLogged"})) is not None
