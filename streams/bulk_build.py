@@ -33,7 +33,8 @@ READ_BATCH = 20_000  # records handed from the reader thread at a time
 # aggregate entry (key tuple + cell or NamedTuple), an id in a set, a held-back event.
 ENTRY_BYTES, ID_BYTES, EVENT_BYTES = 400, 110, 1500
 MIN_BITMAP, MAX_BITMAP = 1 * MiB, 64 * MiB
-_ACTIVITY_TYPES = frozenset(ACTIVITY_ONLY)
+# Decoded as their parts (schemas.trusted.decode_activity): calls, visits, leads.
+ACTIVITY_TYPES = frozenset(ACTIVITY_ONLY)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class BulkBuild:
             try:
                 # Decoded here and dropped once folded: cheaper than a batch of decoded events.
                 # Calls, visits and leads (most of a log) as their parts, the rest as events.
-                activity = decode_activity(value, _ACTIVITY_TYPES)
+                activity = decode_activity(value, ACTIVITY_TYPES)
                 if activity is None:
                     event = decode_trusted(value)
                     n = event.event_id.int
