@@ -72,14 +72,15 @@ class BulkBuild:
 
     def resume(self, partitions: Iterable[int]) -> None:
         """Mark the ids earlier runs flushed for these partitions (after a kill)."""
-        for n in self.loader.staged_ids(partitions):
-            self._mark(n)
+        self._mark_all(self.loader.staged_ids(partitions))
 
-    def _mark(self, n: int) -> None:
+    def _mark_all(self, ids: Iterable[int]) -> None:
         if self.flushed is None:
             self.flushed = bytearray(self._bitmap_bytes)
-        h = n % self.bits
-        self.flushed[h >> 3] |= 1 << (h & 7)
+        bitmap, bits = self.flushed, self.bits
+        for n in ids:
+            h = n % bits
+            bitmap[h >> 3] |= 1 << (h & 7)
 
     def add(self, records: list[RawValue]) -> None:
         seg, ctx, stats = self.segment, self.ctx, self.stats
@@ -161,11 +162,10 @@ class BulkBuild:
         # Credits from the facts this segment holds; the merge recomputes those of entities
         # whose facts are spread over several flushes.
         entities = seg.aggregate.settle(self.ctx)
-        pairs = [(n, p) for p, ids in seg.ids.items() for n in ids]
-        self.loader.flush(seg.aggregate, pairs, seg.last, entities)
-        for n, _ in pairs:
-            self._mark(n)
-        self.stats.folded += len(pairs)
+        self.loader.flush(seg.aggregate, seg.ids, seg.last, entities)
+        for ids in seg.ids.values():
+            self._mark_all(ids)
+            self.stats.folded += len(ids)
         self.stats.flushes += 1
         self.segment = _Segment()
 

@@ -28,7 +28,7 @@ CTX = FoldContext(default_kpis(), fx_rates={"EUR": Decimal("1.0825")})
 def staged(database_url: str, pg_schema: str) -> Iterator[Any]:
     """A factory: a migrated version schema with a history staged in two flushes."""
 
-    def make(name: str, ids: list[tuple[int, int]] | None = None) -> str:
+    def make(name: str, ids: dict[int, list[int]] | None = None) -> str:
         schema = f"{pg_schema}_{name}"
         with PostgresProjectionStore(
             database_url, CTX, schema, registry_schema=f"{pg_schema}_{name}_registry"
@@ -42,8 +42,8 @@ def staged(database_url: str, pg_schema: str) -> Iterator[Any]:
                 aggregate = Aggregate()
                 aggregate.add_all(d for e in half for d in fold(e, CTX))
                 entities = aggregate.settle(CTX)
-                pairs = ids if ids is not None else [(e.event_id.int, 0) for e in half]
-                loader.flush(aggregate, pairs if n == 0 else [], {0: len(history)}, entities)
+                staged = ids if ids is not None else {0: [e.event_id.int for e in half]}
+                loader.flush(aggregate, staged if n == 0 else {}, {0: len(history)}, entities)
         return schema
 
     return make
@@ -90,7 +90,7 @@ def test_an_id_staged_on_two_partitions_is_refused_and_applied_events_keeps_its_
     database_url: str, staged: Any
 ) -> None:
     # given ids staged for two partitions, one of them on both (the build folded it twice)
-    schema = staged("ids", ids=[(7, 0), (7, 1), (8, 0), (9, 1)])
+    schema = staged("ids", ids={0: [7, 8], 1: [7, 9]})
     # when merged, the merge refuses (the replay then builds through the live path)
     with pytest.raises(SharedIds, match="two partitions"):
         merge_staged(database_url, schema, CTX)

@@ -28,12 +28,12 @@ class _Staging:
     def flush(
         self,
         a: Aggregate,
-        ids: Iterable[tuple[int, int]],
+        ids: Mapping[int, Iterable[int]],
         offsets: Mapping[int, int],
         entities: list[EntityKey],
     ) -> None:
         self.aggregates.append(a)
-        self.ids += [n for n, _ in ids]
+        self.ids += [n for numbers in ids.values() for n in numbers]
 
     def seen_before(self, ids: list[UUID]) -> set[UUID]:
         return {i for i in ids if i.int in set(self.ids)}
