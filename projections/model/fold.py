@@ -96,6 +96,7 @@ def local_day(event: FoldEvent, ctx: FoldContext) -> date:
 
 _HOUR_US = 3_600_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNSEEN: Any = object()  # an hour not looked at yet (None: looked at, not kept)
 
 
 class LocalDays:
@@ -113,24 +114,21 @@ class LocalDays:
 
     def __call__(self, us: int) -> date:
         hour = us // _HOUR_US
-        day = self.hours.get(hour)
-        if day is None:
-            if hour in self.hours:
-                return self._exact(us)
+        day = self.hours.get(hour, _UNSEEN)
+        if day is _UNSEEN:
             day = self.hours[hour] = self._whole_hour(hour)
-            if day is None:
-                return self._exact(us)
-        return day
-
-    def _exact(self, us: int) -> date:
-        return (_EPOCH + timedelta(microseconds=us)).astimezone(self.tz).date()
+        return day if day is not None else _utc(us).astimezone(self.tz).date()
 
     def _whole_hour(self, hour: int) -> date | None:
-        first = (_EPOCH + timedelta(microseconds=hour * _HOUR_US)).astimezone(self.tz)
-        last = (_EPOCH + timedelta(microseconds=(hour + 1) * _HOUR_US - 1)).astimezone(self.tz)
+        first = _utc(hour * _HOUR_US).astimezone(self.tz)
+        last = _utc((hour + 1) * _HOUR_US - 1).astimezone(self.tz)
         if first.date() != last.date() or first.utcoffset() != last.utcoffset():
             return None
         return first.date()
+
+
+def _utc(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
 
 
 def measure(metric: MetricDef, event: FoldEvent, ctx: FoldContext) -> Decimal | None:
