@@ -2,8 +2,8 @@
 
 Each pair runs `salespulse replay --processes 2` from every tree (the order alternates), each
 into fresh schemas dropped afterwards, then the ceiling (bench_replay.ceiling). Prints per run:
-wall, events/s, the replay's CPU (wait4, its processes included) and PostgreSQL's CPU (its
-processes' own plus what the postmaster reaped from exited backends).
+wall, events/s, the replay's CPU (wait4, its processes included) and the CPU PostgreSQL and
+the Kafka broker spent meanwhile (benchlib.servers_cpu_s).
 
   git worktree add /tmp/before <commit>
   PYTHONPATH=bench .venv/bin/python bench/ab_replay.py --pairs 2 [--memory 16M] /tmp/before .
@@ -19,23 +19,6 @@ from pathlib import Path
 import benchlib as bl
 from bench_replay import ceiling, run_replay
 
-HZ = os.sysconf("SC_CLK_TCK")
-
-
-def postgres_cpu_s() -> float:
-    """CPU seconds of every postgres process, with the postmaster's reaped children."""
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        if not stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-    return total / HZ
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -50,13 +33,12 @@ def main() -> None:
         for tree in args.trees if k % 2 == 0 else args.trees[::-1]:
             os.chdir(tree.resolve())  # `python -m salespulse.cli` imports from the tree
             tag = f"ab{time.time_ns()}"
-            before = postgres_cpu_s()
             r = run_replay(s, tag, 2, total, args.memory)
-            pg = postgres_cpu_s() - before
             bl.drop_schemas(s.database_url, f"{s.schema_prefix}_{tag}")
             print(
                 f"{tree}: wall {r['wall_s']} s, {r['events_per_s']:,} events/s, CPU "
-                f"{r['cpu_s']} s + PostgreSQL {pg:.1f} s; {r['summary'][-58:]}",
+                f"{r['cpu_s']} s + PostgreSQL {r['postgres_cpu_s']} s + Kafka "
+                f"{r['kafka_cpu_s']} s; {r['summary'][-58:]}",
                 flush=True,
             )
         decoded = ceiling(s.kafka_bootstrap, s.events_topic, ends, decode=True)

@@ -101,6 +101,28 @@ def vm_status(pid: int) -> dict[str, int]:
     return out
 
 
+def servers_cpu_s() -> dict[str, float]:
+    """CPU seconds so far of the local servers: every postgres process (with what the
+    postmaster reaped from exited backends) and the Kafka broker's JVM. The difference of two
+    readings is what the servers spent between them, e.g. serving one replay."""
+    total = {"postgres": 0.0, "kafka": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            if name.startswith("postgres"):
+                server = "postgres"
+            elif name == "java" and b"kafka" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                server = "kafka"
+            else:
+                continue
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total[server] += sum(int(f) for f in fields[11:15]) / CLK_TCK
+    return total
+
+
 def system_busy() -> tuple[float, float]:
     """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

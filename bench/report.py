@@ -69,21 +69,25 @@ def headline(pub: dict[str, Any], pipe: dict[str, Any], rep: dict[str, Any] | No
 
 def replay_table(rep: dict[str, Any]) -> str:
     t = bl.Table(
-        ["replay (bench_replay.py)", "events/s", "wall s", "CPU s", "peak RSS MiB (all / largest)"]
-    )
+        [
+            "replay (bench_replay.py)", "events/s", "wall s", "CPU s",
+            "PostgreSQL / Kafka CPU s", "CPU µs an event (all)", "peak RSS MiB (all / largest)",
+        ]
+    )  # fmt: skip
     for r in rep["replay"]:
+        servers = f"{r['postgres_cpu_s']} / {r['kafka_cpu_s']}" if "kafka_cpu_s" in r else ""
+        memory = "" if r.get("memory", "default") == "default" else f" --memory {r['memory']}"
         t.add(
-            f"salespulse replay --processes {r['processes']} (exit {r['status']})",
-            r["events_per_s"], r["wall_s"], r["cpu_s"],
+            f"salespulse replay --processes {r['processes']}{memory} (exit {r['status']})",
+            r["events_per_s"], r["wall_s"], r["cpu_s"], servers, r.get("cpu_us_per_event_all", ""),
             f"{r['peak_rss_mib_all_processes']:.0f} / {r['peak_rss_mib_largest_process']:.0f}",
         )  # fmt: skip
-    t.add("ceiling: bulk reader, raw", rep["ceiling_raw_events_per_s"], "", "", "")
-    t.add(
-        "ceiling: bulk reader + the build's decode", rep["ceiling_decoded_events_per_s"], "", "", ""
-    )
+    blank = ("",) * 5
+    t.add("ceiling: bulk reader, raw", rep["ceiling_raw_events_per_s"], *blank)
+    t.add("ceiling: bulk reader + the build's decode", rep["ceiling_decoded_events_per_s"], *blank)
     trusted = rep.get("ceiling_decode_trusted_events_per_s")
     if trusted:
-        t.add("ceiling: bulk reader + decode_trusted of each value", trusted, "", "", "")
+        t.add("ceiling: bulk reader + decode_trusted of each value", trusted, *blank)
     ratios = f"best replay / the build's decode ceiling: {rep['best_replay_over_decoded_ceiling']}"
     if trusted:
         ratios += (
