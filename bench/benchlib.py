@@ -70,22 +70,26 @@ def wait4(proc: subprocess.Popen[Any], started: float, timeout: float | None = N
     return Exited(proc.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss)
 
 
+def proc_stat(pid: int) -> tuple[str, list[str]] | None:
+    """A process's name and the fields of /proc/<pid>/stat after it (state first), None when
+    it is gone. The name is cut at the last ")", since it may hold spaces and parentheses."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+
+
 def alive(pid: int) -> bool:
     """True while `pid` runs (a zombie, exited but not yet reaped, is not alive)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
+    stat = proc_stat(pid)
+    return stat is not None and stat[1][0] not in ("Z", "X")
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a live process (0.0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    stat = proc_stat(pid)
+    return 0.0 if stat is None else (int(stat[1][11]) + int(stat[1][12])) / CLK_TCK
 
 
 def vm_status(pid: int) -> dict[str, int]:
@@ -106,21 +110,26 @@ def servers_cpu_s() -> dict[str, float]:
     postmaster reaped from exited backends) and the Kafka broker's JVM. The difference of two
     readings is what the servers spent between them, e.g. serving one replay."""
     total = {"postgres": 0.0, "kafka": 0.0}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            name = stat[stat.index("(") + 1 : stat.rindex(")")]
-            if name.startswith("postgres"):
-                server = "postgres"
-            elif name == "java" and b"kafka" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                server = "kafka"
-            else:
-                continue
-        except OSError:
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        stat = proc_stat(pid)
+        if stat is None:
             continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total[server] += sum(int(f) for f in fields[11:15]) / CLK_TCK
+        name, fields = stat
+        if name.startswith("postgres"):
+            server = "postgres"
+        elif name == "java" and _cmdline_has(pid, b"kafka"):
+            server = "kafka"
+        else:
+            continue
+        total[server] += sum(int(f) for f in fields[11:15]) / CLK_TCK  # with reaped children
     return total
+
+
+def _cmdline_has(pid: int, text: bytes) -> bool:
+    try:
+        return text in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def system_busy() -> tuple[float, float]:
