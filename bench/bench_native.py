@@ -252,17 +252,10 @@ class NativeFold:
                 value = units[w] * n
                 if value:
                     sums[key] = sums[key] + value if key in sums else value
-            metric_cells = self.aggregate.metrics
+            add = self.aggregate._add_metrics  # noqa: SLF001  (fold_activity's own cell merge)
             for (rep, day), value in sums.items():
                 t_us, off = last[(rep, day)]
-                at = _instant(t_us, offset_tz(off))
-                cell = metric_cells.get((name, rep, day))
-                if cell is None:
-                    metric_cells[(name, rep, day)] = [value, at]
-                else:
-                    cell[0] += value
-                    if at > cell[1]:
-                        cell[1] = at
+                add([(name, value)], rep, day, _instant(t_us, offset_tz(off)))
 
     def _days(self, us: tuple[int, ...]) -> list[Any]:
         hours = list(map(operator.floordiv, us, repeat(_HOUR_US)))
