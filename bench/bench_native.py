@@ -47,9 +47,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from projections.model.aggregate import _ACTIVITY, Aggregate  # noqa: E402
+from projections.model.aggregate import Aggregate  # noqa: E402
 from projections.model.context import FoldContext  # noqa: E402
-from projections.model.fold import _COMPARE, _HOUR_US, _ONE, LocalDays  # noqa: E402
+from projections.model.fold import _COMPARE, _HOUR_US, _ONE, ACTIVITY_ONLY, LocalDays  # noqa: E402
 from projections.model.kpi import load_kpis  # noqa: E402
 from schemas.codec import envelope_physical, offset_tz  # noqa: E402
 from schemas.registry import default_registry  # noqa: E402
@@ -199,8 +199,8 @@ class NativeFold:
         reps = cols[5] if None not in cols[5] else [r or "" for r in cols[5]]
         keys = list(zip(reps, self._days(us), strict=True))  # (rep, day) per row
         ats = list(zip(us, offsets, strict=True))
-        activity, subkind = _ACTIVITY[type_]
-        sub = cols[DATA_AT + self.fields[type_].index(subkind.__reduce__()[1][0])]
+        activity, subkind = ACTIVITY_ONLY[type_]
+        sub = cols[DATA_AT + self.fields[type_].index(subkind)]
         cells = self.aggregate.activities
         for ((rep, day), s), n in Counter(zip(keys, sub, strict=True)).items():
             cell = cells.get((rep, day, activity, s))
