@@ -8,8 +8,10 @@ event), peak RSS of the largest process and of all its processes together, RSS s
 over the run (to show it flat), and a checksum of every table of the built version (the same
 result whatever the memory limit); and the same bulk reader in one process with no store —
 raw records, then each value decoded as the bulk build decodes it (calls, visits and leads
-by decode_activity, the rest by decode_trusted) — as the ceiling; and, to compare with the
-figures before the build had decode_activity, every value decoded by decode_trusted.
+by the C reader, schemas.native, when it is compiled, else by decode_activity; the rest by
+decode_trusted) — as the ceiling; and every value decoded by decode_trusted (the acceptance's
+"consume + trusted decode" ceiling, #14). A run spec ending in `:py` runs the replay with the
+C reader turned off (SALESPULSE_NATIVE=0), e.g. `--runs 2,2:py,2,2:py` for interleaved pairs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ from benchlib import (
     write_json,
 )
 
+from projections.model.columns import eligible
+from projections.model.context import FoldContext
+from projections.model.kpi import load_kpis
+from schemas import native
+from schemas.native import scanner
 from schemas.trusted import decode_activity, decode_trusted
 from streams.bulk_build import ACTIVITY_TYPES
 from streams.bulk_reader import read_raw_ranges
@@ -55,10 +62,14 @@ def ceiling(
     gc.freeze()
     gc.disable()  # the replay's own regime (streams/replay.py pauses the collector too)
     types = frozenset() if trusted_only else ACTIVITY_TYPES
+    reader = None if trusted_only else scanner(eligible(FoldContext(load_kpis(REVISED)), types))
     started, n = time.perf_counter(), 0
     for batch in read_raw_ranges(bootstrap, topic, {}, ends):
         if decode:
-            for _, _, value in batch:
+            values = [value for _, _, value in batch]
+            if reader is not None:
+                values = [values[i] for i in reader.scan(values)[1]]  # the rows' rest
+            for value in values:
                 if value is not None and decode_activity(value, types) is None:
                     decode_trusted(value)
         n += len(batch)
@@ -95,9 +106,14 @@ def checksum(s: Any, schema: str) -> dict[str, list[int]]:
     return out
 
 
-def run_replay(s: Any, tag: str, processes: int, total: int, memory: str = "") -> dict[str, Any]:
-    """`salespulse replay` as a real process into its own schema prefix; wall, CPU, memory."""
+def run_replay(
+    s: Any, tag: str, processes: int, total: int, memory: str = "", python: bool = False
+) -> dict[str, Any]:
+    """`salespulse replay` as a real process into its own schema prefix; wall, CPU, memory.
+    `python`: with the C reader turned off."""
     env = variant_env(s, tag)
+    if python:
+        env["SALESPULSE_NATIVE"] = "0"
     # A schema left by an earlier run with this name would be resumed, not built (a bogus rate).
     drop_schemas(s.database_url, env["SALESPULSE_SCHEMA_PREFIX"])
     argv = [sys.executable, "-m", "salespulse.cli", "replay", "--kpis", str(REVISED)]
@@ -129,6 +145,7 @@ def run_replay(s: Any, tag: str, processes: int, total: int, memory: str = "") -
     quarters = [samples[len(samples) * q // 4][1] // 1024 for q in (1, 2, 3)] if samples else []
     row = {
         "processes": processes, "memory": memory or "default", "status": exited.status,
+        "c_reader": not python and native.available(),
         "wall_s": round(exited.wall_s, 2), "rss_mib_at_quarters": quarters,
         "checksum": checksum(s, f"{env['SALESPULSE_SCHEMA_PREFIX']}_v2"),
         "events_per_s": round(replay_rate), "cpu_s": round(exited.cpu_s, 1),
@@ -139,7 +156,8 @@ def run_replay(s: Any, tag: str, processes: int, total: int, memory: str = "") -
         "summary": stderr.strip()[-300:],
     }  # fmt: skip
     print(
-        f"replay, {processes} process(es), memory {memory or 'default'}: {total:,} events in "
+        f"replay, {processes} process(es), memory {memory or 'default'}"
+        f"{', C reader off' if python else ''}: {total:,} events in "
         f"{exited.wall_s:.1f} s = "
         f"{replay_rate:,.0f} events/s, peak RSS {row['peak_rss_mib_all_processes']:.0f} MiB "
         f"(all processes; largest {row['peak_rss_mib_largest_process']:.0f}), exit "
@@ -163,10 +181,12 @@ def main() -> None:
     total = sum(ends.values())
     runs = []
     for i, spec in enumerate(args.runs.split(","), 1):
-        n, _, memory = spec.partition(":")
+        n, *options = spec.split(":")
+        python = "py" in options
+        memory = next((o for o in options if o != "py"), "")
         # Each run its own schemas, also when two runs have the same spec (e.g. 2,2).
-        tag = f"replay{i}_p{n}{'_' + memory.lower() if memory else ''}"
-        runs.append(run_replay(s, tag, int(n), total, memory))
+        tag = f"replay{i}_p{n}{'_' + memory.lower() if memory else ''}{'_py' if python else ''}"
+        runs.append(run_replay(s, tag, int(n), total, memory, python))
     raw = ceiling(s.kafka_bootstrap, s.events_topic, ends, decode=False)
     decoded = ceiling(s.kafka_bootstrap, s.events_topic, ends, decode=True)
     trusted = ceiling(s.kafka_bootstrap, s.events_topic, ends, decode=True, trusted_only=True)

@@ -15,15 +15,19 @@ may be a repeat, is held back, and is checked against the staging table at the n
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from projections.model.aggregate import Aggregate
+from projections.model.columns import ColumnFold, eligible
 from projections.model.context import FoldContext
 from projections.model.fold import ACTIVITY_ONLY, FoldEvent, LocalDays
 from projections.postgres.bulk import BulkLoader
 from schemas.codec import DecodeError
-from schemas.trusted import decode_activity, decode_trusted
+from schemas.native import DATA_AT, scanner
+from schemas.trusted import Activity, LogEvent, decode_activity, decode_trusted
 from streams.bulk_reader import RawValue, read_raw_ranges
 
 MiB = 1024 * 1024
@@ -35,6 +39,9 @@ ENTRY_BYTES, ID_BYTES, EVENT_BYTES = 400, 110, 1500
 MIN_BITMAP, MAX_BITMAP = 1 * MiB, 64 * MiB
 # Decoded as their parts (schemas.trusted.decode_activity): calls, visits, leads.
 ACTIVITY_TYPES = frozenset(ACTIVITY_ONLY)
+# A record decoded in Python: partition, event id (int), the activity's parts or the event, bytes.
+_Decoded = tuple[int, int, Activity | None, LogEvent | None, bytes]
+_EVENT_ID = operator.itemgetter(2)  # of a scanned row
 
 
 @dataclass
@@ -59,7 +66,9 @@ class _Segment:
 class BulkBuild:
     """The in-memory state of one process's build; `add` records, `flush` when full."""
 
-    def __init__(self, ctx: FoldContext, loader: BulkLoader, memory: int) -> None:
+    def __init__(
+        self, ctx: FoldContext, loader: BulkLoader, memory: int, native: bool = True
+    ) -> None:
         self.ctx, self.loader = ctx, loader
         bitmap = min(MAX_BITMAP, max(MIN_BITMAP, memory // 4))
         self.budget = max(memory - bitmap, MiB)
@@ -69,6 +78,14 @@ class BulkBuild:
         self.segment = _Segment()
         self.stats = BuildStats()
         self.days = LocalDays(ctx.tz)
+        # Calls, visits and leads read by the C reader and folded a column at a time, when it
+        # is compiled (schemas.native) and for the types whose metrics are all counts.
+        self.scanner = scanner(eligible(ctx, ACTIVITY_TYPES)) if native else None
+        self.columns = (
+            ColumnFold(ctx, self.scanner.types, self.scanner.fields, DATA_AT, self.days)
+            if self.scanner is not None
+            else None
+        )
 
     def resume(self, partitions: Iterable[int]) -> None:
         """Mark the ids earlier runs flushed for these partitions (after a kill)."""
@@ -83,6 +100,63 @@ class BulkBuild:
             bitmap[h >> 3] |= 1 << (h & 7)
 
     def add(self, records: list[RawValue]) -> None:
+        """Decode, de-duplicate and fold a batch read from the log."""
+        last = self.segment.last
+        for partition, offset, _ in records:
+            last[partition] = offset  # tombstones and undecodable records count here too
+        self.stats.records += len(records)
+        if self.scanner is None:
+            self._fold_decoded(self._decode(records))
+            return
+        rows, others = self.scanner.scan([value for _, _, value in records])
+        rest = self._decode([records[i] for i in others]) if others else []
+        if rest and rows and not {d[1] for d in rest}.isdisjoint(map(_EVENT_ID, rows)):
+            # One event id on a scanned record and on another of this batch (no edge writes
+            # such a log): which copy counts depends on log order, so all of it the Python way.
+            self._fold_decoded(self._decode(records))
+            return
+        # Otherwise the order between the two sets cannot change a cell: rows of different
+        # events merge commutatively (Aggregate), and each id's copies stay in one set.
+        self._fold_decoded(rest)
+        self._fold_rows(rows, records)
+
+    def _decode(self, records: list[RawValue]) -> list[_Decoded]:
+        # Calls, visits and leads (most of a log) as their parts, the rest as events.
+        out: list[_Decoded] = []
+        for partition, _, value in records:
+            if value is None:
+                continue  # a tombstone: the live worker dead-letters it; only its offset counts
+            try:
+                activity = decode_activity(value, ACTIVITY_TYPES)
+                if activity is None:
+                    event = decode_trusted(value)
+                    out.append((partition, event.event_id.int, None, event, value))
+                else:
+                    out.append((partition, activity[0], activity, None, value))
+            except DecodeError:
+                continue  # undecodable: dead-lettered by the live worker, as above
+        return out
+
+    def _claimed(self, partition: int, n: int, value: bytes) -> bool:
+        """Whether the id is new to this segment (claimed now) and not possibly flushed;
+        counts a repeat, holds back a possible repeat of a flushed id."""
+        seg = self.segment
+        ids = seg.ids.get(partition)
+        if ids is None:
+            ids = seg.ids[partition] = set()
+        if n in ids:
+            self.stats.duplicates += 1
+            return False
+        ids.add(n)
+        bitmap = self.flushed
+        if bitmap is not None:
+            h = n % self.bits
+            if bitmap[h >> 3] & (1 << (h & 7)):
+                seg.held.append((partition, decode_trusted(value)))
+                return False
+        return True
+
+    def _fold_decoded(self, decoded: list[_Decoded]) -> None:
         seg, ctx, stats = self.segment, self.ctx, self.stats
         bitmap, bits = self.flushed, self.bits
         fold_in, fold_activity, day_of = (
@@ -92,24 +166,10 @@ class BulkBuild:
         )
         ids: set[int] | None = None
         current = -1
-        for partition, offset, value in records:
+        for partition, n, activity, event, value in decoded:
             if partition != current:
                 current = partition
                 ids = seg.ids.setdefault(partition, set())
-            seg.last[partition] = offset
-            if value is None:
-                continue  # a tombstone: the live worker dead-letters it; only its offset counts
-            try:
-                # Decoded here and dropped once folded: cheaper than a batch of decoded events.
-                # Calls, visits and leads (most of a log) as their parts, the rest as events.
-                activity = decode_activity(value, ACTIVITY_TYPES)
-                if activity is None:
-                    event = decode_trusted(value)
-                    n = event.event_id.int
-                else:
-                    n = activity[0]
-            except DecodeError:
-                continue  # undecodable: dead-lettered by the live worker, as above
             assert ids is not None
             if n in ids:
                 stats.duplicates += 1
@@ -118,19 +178,38 @@ class BulkBuild:
             if bitmap is not None:
                 h = n % bits
                 if bitmap[h >> 3] & (1 << (h & 7)):
-                    seg.held.append(
-                        (partition, event if activity is None else decode_trusted(value))
-                    )
+                    seg.held.append((partition, event or decode_trusted(value)))
                     continue
             try:
-                if activity is None:
+                if event is not None:
                     fold_in(event, ctx)
                 else:
+                    assert activity is not None
                     _, kind, at, us, rep, data = activity
                     fold_activity(kind, rep, day_of(us), at, data, ctx)
             except Exception:  # e.g. no FX rate: refused, as the live store refuses it
                 stats.failed += 1
-        stats.records += len(records)
+
+    def _fold_rows(self, rows: list[tuple[Any, ...]], records: list[RawValue]) -> None:
+        """Scanned rows: de-duplicated as above, folded a column at a time."""
+        assert self.columns is not None
+        claimed = self._claimed
+        kept = [row for row in rows if claimed(records[row[1]][0], row[2], records[row[1]][2])]
+        refused = self.columns.fold(self.segment.aggregate, kept)
+        if refused:  # a condition raised on the batch: record by record, refusals counted
+            self._fold_refused([records[row[1]] for row in refused])
+
+    def _fold_refused(self, records: list[RawValue]) -> None:
+        """Fold records whose ids are already claimed (the refused rows), one at a time."""
+        aggregate, ctx, day_of = self.segment.aggregate, self.ctx, self.days
+        for _, _, value in records:
+            try:
+                activity = decode_activity(value, ACTIVITY_TYPES)  # type: ignore[arg-type]
+                assert activity is not None
+                _, kind, at, us, rep, data = activity
+                aggregate.fold_activity(kind, rep, day_of(us), at, data, ctx)
+            except Exception:  # as in _fold_decoded
+                self.stats.failed += 1
 
     def estimate(self) -> int:
         """Bytes the segment holds, roughly (entries x per-kind size)."""

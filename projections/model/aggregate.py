@@ -116,7 +116,7 @@ class Aggregate:
             return
         values = _metric_values(kind, data, ctx)
         self.add_all(EVENT_HANDLERS[kind](event, ctx, day))
-        self._add_metrics(values, rep, day, at)
+        self.add_metrics(values, rep, day, at)
 
     def fold_activity(
         self, kind: str, rep: str | None, day: date, at: datetime, data: Any, ctx: FoldContext
@@ -132,9 +132,11 @@ class Aggregate:
             self.activities[key] = [1, _ZERO]
         else:
             cell[0] += 1  # its amount stays zero: no count of this key has one
-        self._add_metrics(values, rep, day, at)
+        self.add_metrics(values, rep, day, at)
 
-    def _add_metrics(self, values: list[tuple[str, Any]], rep: str, day: date, at: Any) -> None:
+    def add_metrics(self, values: list[tuple[str, Any]], rep: str, day: date, at: Any) -> None:
+        """Add (metric, value) pairs to the rep's day cells, reached at `at` (the later wins;
+        the earlier arrived among equals)."""
         metrics = self.metrics
         for name, value in values:
             cell = metrics.get((name, rep, day))

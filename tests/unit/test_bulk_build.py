@@ -3,49 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from uuid import UUID
 
 from infra.publisher import partition_key
 from projections.model.aggregate import Aggregate
 from projections.model.context import default_context
-from projections.model.entities import EntityKey
 from projections.model.fold import fold
 from schemas.codec import encode
 from schemas.trusted import decode_trusted
 from streams.bulk_build import BulkBuild, MiB
 from tests.support.sample import random_history
-
-
-class _Staging:
-    """Stands in for BulkLoader: what was flushed, kept in lists (the SQL is tested elsewhere)."""
-
-    def __init__(self) -> None:
-        self.ids: list[int] = []
-        self.aggregates: list[Aggregate] = []
-
-    def flush(
-        self,
-        a: Aggregate,
-        ids: Mapping[int, Iterable[int]],
-        offsets: Mapping[int, int],
-        entities: list[EntityKey],
-    ) -> None:
-        self.aggregates.append(a)
-        self.ids += [n for numbers in ids.values() for n in numbers]
-
-    def seen_before(self, ids: list[UUID]) -> set[UUID]:
-        return {i for i in ids if i.int in set(self.ids)}
-
-    def staged_ids(self, partitions: Iterable[int]) -> Iterable[int]:
-        return list(self.ids)
+from tests.support.staging import Staging
 
 
 def test_a_repeat_after_a_flush_is_held_back_and_dropped_and_the_rest_counted_once() -> None:
     values = [encode(e) for e in random_history(seed=3, reps=4, days=10)]
     events = [decode_trusted(v) for v in values]
-    staging = _Staging()
+    staging = Staging()
     build = BulkBuild(default_context(), staging, 2 * MiB)  # type: ignore[arg-type]
     half = len(events) // 2
     build.add([(0, i, v) for i, v in enumerate(values[:half])])
@@ -76,7 +50,7 @@ def test_records_that_cannot_be_decoded_only_move_their_partition_offset() -> No
     good, other = random_history(seed=4, reps=2, days=3)[:2]
     nul = encode(other.model_copy(update={"rep_id": "r\x00"}))
     records = [(0, 0, None), (0, 1, b"\x00garbage"), (0, 2, encode(good)), (0, 3, nul)]
-    build = BulkBuild(default_context(), _Staging(), 2 * MiB)  # type: ignore[arg-type]
+    build = BulkBuild(default_context(), Staging(), 2 * MiB)  # type: ignore[arg-type]
     # when the build reads them
     build.add(records)
     # then only the good one is folded and staged, and every offset counts as read

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastavro import parse_schema, schemaless_writer
 
 from projections.model.context import FoldContext
 from projections.model.fold import fold
 from projections.model.kpi import default_kpis, load_kpis
-from schemas.codec import DecodeError, decode, decode_record, encode, envelope_physical
+from schemas.codec import DecodeError, decode, encode
 from schemas.events import EVENT_TYPES
 from schemas.fingerprint import fingerprint
 from schemas.registry import default_registry
 from schemas.trusted import decode_activity, decode_trusted
 from streams.batching import RawRecord, decode_batch
 from tests.support.sample import random_history
+from tests.support.versions import write_as
 
 ROOT = Path(__file__).resolve().parents[2]
 EUR = {"EUR": Decimal("1.0800")}
@@ -66,39 +64,13 @@ def test_records_of_an_older_schema_version_read_the_same_both_ways() -> None:
         if len(versions) == 1:
             continue
         old, event = versions[0], next(e for e in history if e.type == type_)
-        blob = encode(event)
-        record = decode_record(blob)
-        fields = {f["name"] for f in _data_fields(old.schema)}
-        record["data"] = {k: v for k, v in record["data"].items() if k in fields}
-        blobs.append(_write(old, record))
+        blobs.append(write_as(old, event))
     assert len(blobs) >= 4
     for blob in blobs:
         trusted, validated = decode_trusted(blob), decode(blob)
         for name in ("event_id", "type", "occurred_at", "rep_id", "recorded_at", "source"):
             assert getattr(trusted, name) == getattr(validated, name), name
         assert trusted.data._asdict() == validated.data.model_dump(), validated.type
-
-
-def _data_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    return next(f for f in schema["fields"] if f["name"] == "data")["type"]["fields"]  # type: ignore[no-any-return]
-
-
-def _write(sv: Any, record: dict[str, Any]) -> bytes:
-    # the envelope in its physical form, as schemas.codec.encode writes it
-    at = record["occurred_at"]
-    body = {
-        **record,
-        "event_id": str(record["event_id"]),
-        "occurred_at": (at - EPOCH) // timedelta(microseconds=1),
-        "occurred_at_offset_min": int(at.utcoffset() // timedelta(minutes=1)),
-        "recorded_at": None,
-        "schema_version": sv.version,
-    }
-    del body["type"]
-    out = io.BytesIO()
-    out.write(sv.header)
-    schemaless_writer(out, parse_schema(envelope_physical(sv), named_schemas={}), body)
-    return out.getvalue()
 
 
 def test_a_nul_in_a_string_is_refused_at_decode() -> None:

@@ -1,30 +1,45 @@
-/* A prototype, not part of the product: Avro bodies of the log's activity-only events read in
- * C, a batch per call, into one tuple of the fields the fold reads per record. It answers one
- * question for issue #14 — how much of the replay's per-event CPU is CPython's — and is built
- * and measured by bench/bench_native.py only.
+/* The log's activity-only records (calls, visits, leads, qualifications: most of a log) read
+ * in C, a batch per call, into one tuple of the fields the fold reads per record: the replay's
+ * bulk build folds these rows column-wise (projections.model.columns) instead of decoding each
+ * record through cavro and Python objects (bench/README.md, "Replay: the activity path in C").
+ *
+ * It reads a subset of what schemas.trusted reads, never more: whatever it is not sure of (an
+ * unknown fingerprint, a non-canonical event id, an instant or an offset outside the window
+ * below, an int beyond 32 bits, a string holding NUL or not UTF-8, truncated bytes) goes back
+ * to the caller as "other", and the caller decodes that the product's way (which also refuses
+ * what is corrupt). So for a record both paths read, both read the same values.
  *
  * scan(values, programs) -> (rows, others)
  *   values:   list of bytes (or None) as on the log: 2-byte marker, 8-byte fingerprint, body
  *   programs: {fingerprint: (type_index, ops: bytes, enums: tuple of tuples of str)}
  *   rows:     [(type_index, i, event_id as int, occurred_at us, offset min, rep_id, field...)]
- *   others:   indices of the values this cannot read (other types, NUL, malformed): the
- *             caller decodes those the product's way, which also refuses what is corrupt.
+ *   others:   indices of the non-None values this does not read
  * ops, one per Avro field in writer order; upper case keeps the value, lower case skips it:
- *   U uuid string as a 128-bit int   L/l long   I/i int   S/s string   B/b boolean
- *   E/e enum (next tuple of `enums`)  N/n union [null, string]  M/m union [null, long]
+ *   U uuid string as a 128-bit int   T instant (long, microseconds)   O offset (int, minutes)
+ *   L/l long   I/i int   S/s string   B/b boolean   E/e enum (next tuple of `enums`)
+ *   N/n union [null, string]   M/m union [null, long]
  *   0 a field the writer lacks: None (its default) in the reader's place
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct { const unsigned char *p, *end; } cursor;
+
+/* Instants from 1900-01-01 to 2200-01-01 UTC, offsets within a day: every conversion of these
+ * (datetime, the org's local day) succeeds. Others go to the caller's path, which refuses or
+ * reads them exactly as it always has. */
+#define MIN_US (-2208988800LL * 1000000)
+#define MAX_US (7258118400LL * 1000000)
+#define MAX_OFFSET_MIN 1439
 
 static int read_long(cursor *c, long long *out) {
     unsigned long long n = 0; int shift = 0;
     while (c->p < c->end) {
         unsigned char b = *c->p++;
         n |= (unsigned long long)(b & 0x7f) << shift;
+        if (shift == 63 && b > 1) return -1;
         if (!(b & 0x80)) { *out = (long long)(n >> 1) ^ -(long long)(n & 1); return 0; }
         shift += 7;
         if (shift > 63) return -1;
@@ -66,7 +81,12 @@ static PyObject *read_uuid(cursor *c) {
         if (h < 0 || l < 0) return NULL;
         raw[k++] = (unsigned char)(h << 4 | l);
     }
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyLong_FromUnsignedNativeBytes(
+        raw, 16, Py_ASNATIVEBYTES_BIG_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER);
+#else
     return _PyLong_FromByteArray(raw, 16, 0, 0);
+#endif
 }
 
 static PyObject *scan_one(const unsigned char *data, Py_ssize_t size, PyObject *program,
@@ -81,8 +101,18 @@ static PyObject *scan_one(const unsigned char *data, Py_ssize_t size, PyObject *
         PyObject *v = NULL; long long n;
         switch (op[j]) {
         case 'U': v = read_uuid(&c); if (!v) goto fail; break;
-        case 'L': case 'I': if (read_long(&c, &n)) goto fail; v = PyLong_FromLongLong(n); break;
-        case 'l': case 'i': if (read_long(&c, &n)) goto fail; continue;
+        case 'L': if (read_long(&c, &n)) goto fail; v = PyLong_FromLongLong(n); break;
+        case 'l': if (read_long(&c, &n)) goto fail; continue;
+        case 'I': case 'i':
+            if (read_long(&c, &n) || n < INT32_MIN || n > INT32_MAX) goto fail;
+            if (op[j] == 'i') continue;
+            v = PyLong_FromLongLong(n); break;
+        case 'T':
+            if (read_long(&c, &n) || n < MIN_US || n >= MAX_US) goto fail;
+            v = PyLong_FromLongLong(n); break;
+        case 'O':
+            if (read_long(&c, &n) || n < -MAX_OFFSET_MIN || n > MAX_OFFSET_MIN) goto fail;
+            v = PyLong_FromLongLong(n); break;
         case 'S': if (read_string(&c, &v)) goto fail; break;
         case 's': if (read_string(&c, NULL)) goto fail; continue;
         case 'B': case 'b':
@@ -107,6 +137,7 @@ static PyObject *scan_one(const unsigned char *data, Py_ssize_t size, PyObject *
         case '0': v = Py_None; Py_INCREF(v); break;
         default: goto fail;
         }
+        if (!v) goto fail; /* out of memory: the caller sees the error set */
         if (kept == 38) { Py_DECREF(v); goto fail; }
         values[kept++] = v;
     }
@@ -157,5 +188,5 @@ error:
 
 static PyMethodDef methods[] = {{"scan", scan, METH_VARARGS, "Read a batch of activity records."},
                                 {NULL, NULL, 0, NULL}};
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "salespulse_scan", NULL, -1, methods};
-PyMODINIT_FUNC PyInit_salespulse_scan(void) { return PyModule_Create(&module); }
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scan", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__scan(void) { return PyModule_Create(&module); }
