@@ -137,25 +137,6 @@ class BulkBuild:
                 continue  # undecodable: dead-lettered by the live worker, as above
         return out
 
-    def _claimed(self, partition: int, n: int, value: bytes) -> bool:
-        """Whether the id is new to this segment (claimed now) and not possibly flushed;
-        counts a repeat, holds back a possible repeat of a flushed id."""
-        seg = self.segment
-        ids = seg.ids.get(partition)
-        if ids is None:
-            ids = seg.ids[partition] = set()
-        if n in ids:
-            self.stats.duplicates += 1
-            return False
-        ids.add(n)
-        bitmap = self.flushed
-        if bitmap is not None:
-            h = n % self.bits
-            if bitmap[h >> 3] & (1 << (h & 7)):
-                seg.held.append((partition, decode_trusted(value)))
-                return False
-        return True
-
     def _fold_decoded(self, decoded: list[_Decoded]) -> None:
         seg, ctx, stats = self.segment, self.ctx, self.stats
         bitmap, bits = self.flushed, self.bits
@@ -191,11 +172,31 @@ class BulkBuild:
                 stats.failed += 1
 
     def _fold_rows(self, rows: list[tuple[Any, ...]], records: list[RawValue]) -> None:
-        """Scanned rows: de-duplicated as above, folded a column at a time."""
+        """Scanned rows: de-duplicated as in _fold_decoded, folded a column at a time."""
         assert self.columns is not None
-        claimed = self._claimed
-        kept = [row for row in rows if claimed(records[row[1]][0], row[2], records[row[1]][2])]
-        refused = self.columns.fold(self.segment.aggregate, kept)
+        seg, stats = self.segment, self.stats
+        bitmap, bits = self.flushed, self.bits
+        kept = []
+        ids: set[int] | None = None
+        current = -1
+        for row in rows:
+            partition, _, value = records[row[1]]
+            if partition != current:
+                current = partition
+                ids = seg.ids.setdefault(partition, set())
+            assert ids is not None
+            n = row[2]
+            if n in ids:
+                stats.duplicates += 1
+                continue
+            ids.add(n)
+            if bitmap is not None:
+                h = n % bits
+                if bitmap[h >> 3] & (1 << (h & 7)):
+                    seg.held.append((partition, decode_trusted(value)))
+                    continue
+            kept.append(row)
+        refused = self.columns.fold(seg.aggregate, kept)
         if refused:  # a condition raised on the batch: record by record, refusals counted
             self._fold_refused([records[row[1]] for row in refused])
 

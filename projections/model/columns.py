@@ -144,20 +144,27 @@ class ColumnFold:
 
     @staticmethod
     def _merge(aggregate: Aggregate, plan: _Plan, activities: Counter[Any], metrics: Any) -> None:
-        cells, kind = aggregate.activities, plan.activity
+        cells, kind = aggregate.activities, plan.activity  # as Aggregate.fold_activity
         for ((rep, day), sub), n in activities.items():
             cell = cells.get((rep, day, kind, sub))
             if cell is None:
                 cells[(rep, day, kind, sub)] = [n, Decimal(0)]
             else:
                 cell[0] += n
-        add = aggregate.add_metrics
+        metric_cells = aggregate.metrics  # Aggregate.add_metrics, a key at a time
         for name, sums, last in metrics:
             for (rep, day), value in sums.items():
                 t_us, offset = last[(rep, day)]
                 # A count n is the sum of n ones: Decimal(n), as the record path's additions.
                 amount = _ONE * value if isinstance(value, int) else value
-                add([(name, amount)], rep, day, _instant(t_us, offset_tz(offset)))
+                at = _instant(t_us, offset_tz(offset))
+                cell = metric_cells.get((name, rep, day))
+                if cell is None:
+                    metric_cells[(name, rep, day)] = [amount, at]
+                else:
+                    cell[0] += amount
+                    if at > cell[1]:
+                        cell[1] = at
 
     def _days(self, us: Sequence[int]) -> list[Any]:
         hours = list(map(operator.floordiv, us, repeat(_HOUR_US)))
