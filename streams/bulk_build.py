@@ -75,6 +75,7 @@ class BulkBuild:
         self.bits = bitmap * 8 - 1  # odd: ids are taken modulo it (sequential ids spread too)
         self._bitmap_bytes = bitmap
         self.flushed: bytearray | None = None  # allocated at the first flush
+        self._unmarked: list[set[int]] = []  # ids flushed, not yet in the bitmap
         self.segment = _Segment()
         self.stats = BuildStats()
         self.days = LocalDays(ctx.tz)
@@ -101,6 +102,10 @@ class BulkBuild:
 
     def add(self, records: list[RawValue]) -> None:
         """Decode, de-duplicate and fold a batch read from the log."""
+        if self._unmarked:
+            for ids in self._unmarked:
+                self._mark_all(ids)
+            self._unmarked = []
         last = self.segment.last
         for partition, offset, _ in records:
             last[partition] = offset  # tombstones and undecodable records count here too
@@ -244,8 +249,9 @@ class BulkBuild:
         entities = seg.aggregate.settle(self.ctx)
         self.loader.flush(seg.aggregate, seg.ids, seg.last, entities)
         for ids in seg.ids.values():
-            self._mark_all(ids)
             self.stats.folded += len(ids)
+        # Marked in the bitmap when the next record arrives: after the last flush, never.
+        self._unmarked += seg.ids.values()
         self.stats.flushes += 1
         self.segment = _Segment()
 
