@@ -33,7 +33,7 @@ from schemas.codec import DecodeError, envelope_physical, header_error, offset_t
 from schemas.events import EVENT_CLASSES
 from schemas.registry import HEADER_SIZE, MARKER, SchemaVersion, default_registry
 
-__all__ = ["Activity", "LogEvent", "decode_activity", "decode_trusted"]
+__all__ = ["Activity", "LogEvent", "data_class", "decode_activity", "decode_trusted", "uuid_of_int"]
 
 DataOf = Callable[[dict[str, Any]], Any]
 _OPTIONS = cavro.DEFAULT_OPTIONS.replace(record_decodes_to_dict=True)
@@ -92,9 +92,9 @@ def _data_reader(type_: str, latest: SchemaVersion) -> DataOf:
     the same."""
     data = next(f for f in latest.schema["fields"] if f["name"] == "data")
     avro = {f["name"]: f["type"] for f in data["type"]["fields"]}
-    names = list(EVENT_CLASSES[type_].model_fields["data"].annotation.model_fields)  # type: ignore[union-attr]
+    cls = data_class(type_)
+    names = list(cls._fields)
     assert set(names) == set(avro), f"{type_}: Avro and pydantic data fields differ"
-    cls = namedtuple(f"{type_}Data", names)  # type: ignore[misc]
     nested = {
         name: namedtuple(t["items"]["name"], [f["name"] for f in t["items"]["fields"]])
         for name, t in avro.items()
@@ -112,6 +112,13 @@ def _data_reader(type_: str, latest: SchemaVersion) -> DataOf:
         make = cls._make
         return lambda fields: make(fields.values())
     return lambda fields: cls(**fields)
+
+
+@cache
+def data_class(type_: str) -> Any:
+    """The namedtuple a type's `data` is read into: the pydantic model's fields, in order."""
+    names = list(EVENT_CLASSES[type_].model_fields["data"].annotation.model_fields)  # type: ignore[union-attr]
+    return namedtuple(f"{type_}Data", names)
 
 
 def _string_fields(latest: SchemaVersion) -> tuple[str, ...]:
@@ -133,8 +140,13 @@ def _uuid_int(text: str) -> int:
 
 def _uuid(text: str) -> UUID:
     """UUID(text) for the canonical form the codec writes, at half the cost."""
+    return uuid_of_int(_uuid_int(text))
+
+
+def uuid_of_int(n: int) -> UUID:
+    """UUID(int=n) without its range check (n is 128 bits read from a canonical form)."""
     u = _new(UUID)
-    _set(u, "int", _uuid_int(text))
+    _set(u, "int", n)
     _set(u, "is_safe", _UNKNOWN)
     return u
 

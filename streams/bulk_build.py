@@ -26,7 +26,8 @@ from projections.model.context import FoldContext
 from projections.model.fold import ACTIVITY_ONLY, FoldEvent, LocalDays
 from projections.postgres.bulk import BulkLoader
 from schemas.codec import DecodeError
-from schemas.native import DATA_AT, scanner
+from schemas.events import EVENT_TYPES
+from schemas.native import DATA_AT, EventReader, event_reader, scanner
 from schemas.trusted import Activity, LogEvent, decode_activity, decode_trusted
 from streams.bulk_reader import RawValue, read_raw_ranges
 
@@ -87,6 +88,10 @@ class BulkBuild:
             if self.scanner is not None
             else None
         )
+        # The other types the C reader reads, made into the events decode_trusted makes.
+        self.events = (
+            event_reader(set(EVENT_TYPES) - ACTIVITY_TYPES) if self.scanner is not None else None
+        )
 
     def resume(self, partitions: Iterable[int]) -> None:
         """Mark the ids earlier runs flushed for these partitions (after a kill)."""
@@ -114,7 +119,7 @@ class BulkBuild:
             self._fold_decoded(self._decode(records))
             return
         rows, others = self.scanner.scan([value for _, _, value in records])
-        rest = self._decode([records[i] for i in others]) if others else []
+        rest = self._decode([records[i] for i in others], self.events) if others else []
         if rest and rows and not {d[1] for d in rest}.isdisjoint(map(_EVENT_ID, rows)):
             # One event id on a scanned record and on another of this batch (no edge writes
             # such a log): which copy counts depends on log order, so all of it the Python way.
@@ -125,10 +130,16 @@ class BulkBuild:
         self._fold_decoded(rest)
         self._fold_rows(rows, records)
 
-    def _decode(self, records: list[RawValue]) -> list[_Decoded]:
-        # Calls, visits and leads (most of a log) as their parts, the rest as events.
+    def _decode(self, records: list[RawValue], reader: EventReader | None = None) -> list[_Decoded]:
+        # Calls, visits and leads (most of a log) as their parts, the rest as events: by the
+        # C event reader where given and it reads the value, else by schemas.trusted.
+        values = [v for _, _, v in records]
+        read = reader.decode(values) if reader else [None] * len(values)
         out: list[_Decoded] = []
-        for partition, _, value in records:
+        for (partition, _, value), read_event in zip(records, read, strict=True):
+            if read_event is not None:
+                out.append((partition, read_event.event_id.int, None, read_event, value))  # type: ignore[arg-type]
+                continue
             if value is None:
                 continue  # a tombstone: the live worker dead-letters it; only its offset counts
             try:

@@ -18,6 +18,7 @@
  *   U uuid string as a 128-bit int   T instant (long, microseconds)   O offset (int, minutes)
  *   L/l long   I/i int   S/s string   B/b boolean   E/e enum (next tuple of `enums`)
  *   N/n union [null, string]   M/m union [null, long]
+ *   D decimal bytes as its unscaled int   X union [null, decimal bytes]   A date (int days)
  *   0 a field the writer lacks: None (its default) in the reader's place
  */
 #define PY_SSIZE_T_CLEAN
@@ -33,6 +34,9 @@ typedef struct { const unsigned char *p, *end; } cursor;
 #define MIN_US (-2208988800LL * 1000000)
 #define MAX_US (7258118400LL * 1000000)
 #define MAX_OFFSET_MIN 1439
+#define MIN_DAYS (-25567) /* 1900-01-01 */
+#define MAX_DAYS 84006    /* 2200-01-01 */
+#define MAX_DECIMAL_BYTES 16
 
 static int read_long(cursor *c, long long *out) {
     unsigned long long n = 0; int shift = 0;
@@ -89,6 +93,18 @@ static PyObject *read_uuid(cursor *c) {
 #endif
 }
 
+/* A decimal's bytes: its unscaled value, big-endian two's complement (the caller scales it). */
+static PyObject *read_decimal(cursor *c) {
+    const unsigned char *s; Py_ssize_t len;
+    if (read_bytes(c, &s, &len) || len > MAX_DECIMAL_BYTES) return NULL;
+    if (len == 0) return PyLong_FromLong(0);
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyLong_FromNativeBytes(s, len, Py_ASNATIVEBYTES_BIG_ENDIAN);
+#else
+    return _PyLong_FromByteArray(s, len, 0, 1);
+#endif
+}
+
 static PyObject *scan_one(const unsigned char *data, Py_ssize_t size, PyObject *program,
                           Py_ssize_t index) {
     PyObject *type_index = PyTuple_GET_ITEM(program, 0);
@@ -133,6 +149,14 @@ static PyObject *scan_one(const unsigned char *data, Py_ssize_t size, PyObject *
             if (op[j] == 'n') { if (read_string(&c, NULL)) goto fail; continue; }
             if (read_long(&c, &n)) goto fail;
             if (op[j] == 'm') continue;
+            v = PyLong_FromLongLong(n); break;
+        case 'D': v = read_decimal(&c); if (!v) goto fail; break;
+        case 'X':
+            if (read_long(&c, &n) || (n != 0 && n != 1)) goto fail;
+            if (n == 0) { v = Py_None; Py_INCREF(v); break; }
+            v = read_decimal(&c); if (!v) goto fail; break;
+        case 'A':
+            if (read_long(&c, &n) || n < MIN_DAYS || n >= MAX_DAYS) goto fail;
             v = PyLong_FromLongLong(n); break;
         case '0': v = Py_None; Py_INCREF(v); break;
         default: goto fail;

@@ -30,7 +30,7 @@ from projections.model.kpi import Condition, KpiDefinitions, load_kpis, parse_kp
 from schemas import native
 from schemas.codec import encode
 from schemas.registry import default_registry
-from schemas.trusted import decode_activity
+from schemas.trusted import decode_activity, decode_trusted
 from streams.bulk_build import ACTIVITY_TYPES, BulkBuild, MiB
 from tests.support.sample import random_history
 from tests.support.staging import Staging
@@ -263,3 +263,43 @@ def test_truncated_or_altered_bytes_are_left_to_the_python_path() -> None:
         n, kind, at, us, rep, data = decode_activity(value, ACTIVITY_TYPES)  # type: ignore[misc]
         assert row[2:6] == (n, us, at.utcoffset() // timedelta(minutes=1), rep)
         assert dict(zip(scanner.fields[kind], row[native.DATA_AT :], strict=True)) == data._asdict()
+
+
+def test_the_event_reader_makes_the_events_decode_trusted_makes() -> None:
+    # every type and version it reads, in a history with corrections; repr, so that Decimal
+    # exponents and the written offsets count too
+    registry = default_registry()
+    reader = native.event_reader(registry.by_type)
+    assert reader is not None
+    assert {"OrderSigned", "OpportunityCreated", "PaymentReversed"} <= set(reader.scan.types)
+    history = random_history(seed=24, corrections=4.0)
+    values = [encode(e) for e in history]
+    values += [write_as(registry.by_type[t][0], e) for t in ("VisitCompleted", "TargetsLocked")
+               for e in history if e.type == t][:40]  # fmt: skip
+    read = reader.decode(values)  # type: ignore[arg-type]
+    kinds = set()
+    for value, event in zip(values, read, strict=True):
+        if event is None:
+            continue
+        kinds.add(event.type)
+        trusted = decode_trusted(value)
+        assert repr(event) == repr(trusted)
+        assert event.occurred_at.utcoffset() == trusted.occurred_at.utcoffset()
+        assert type(event.data) is type(trusted.data)
+    assert kinds == set(reader.scan.types) & {e.type for e in history}
+    assert "CreditAssigned" not in kinds and "TargetSet" not in kinds  # arrays; field order
+
+
+def test_the_event_reader_reads_of_altered_bytes_only_what_decode_trusted_reads_alike() -> None:
+    reader = native.event_reader(default_registry().by_type)
+    assert reader is not None
+    order = next(e for e in random_history(seed=25, reps=3, days=20) if e.type == "OrderSigned")
+    blob = encode(order)
+    broken = [blob[:cut] for cut in range(10, len(blob))]
+    for b in (0xFF, 0x00, 0x7F, 0x01):
+        broken += [blob[:i] + bytes([b]) + blob[i + 1 :] for i in range(10, len(blob))]
+    read = reader.decode(broken)  # type: ignore[arg-type]
+    assert any(e is not None for e in read) and any(e is None for e in read)
+    for value, event in zip(broken, read, strict=True):
+        if event is not None:
+            assert repr(event) == repr(decode_trusted(value))
