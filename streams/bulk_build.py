@@ -89,9 +89,7 @@ class BulkBuild:
             else None
         )
         # The other types the C reader reads, made into the events decode_trusted makes.
-        self.events = (
-            event_reader(set(EVENT_TYPES) - ACTIVITY_TYPES) if self.scanner is not None else None
-        )
+        self.events = event_reader(set(EVENT_TYPES) - ACTIVITY_TYPES) if native else None
 
     def resume(self, partitions: Iterable[int]) -> None:
         """Mark the ids earlier runs flushed for these partitions (after a kill)."""
@@ -116,7 +114,7 @@ class BulkBuild:
             last[partition] = offset  # tombstones and undecodable records count here too
         self.stats.records += len(records)
         if self.scanner is None:
-            self._fold_decoded(self._decode(records))
+            self._fold_decoded(self._decode(records, self.events))
             return
         rows, others = self.scanner.scan([value for _, _, value in records])
         rest = self._decode([records[i] for i in others], self.events) if others else []
@@ -188,7 +186,8 @@ class BulkBuild:
                 stats.failed += 1
 
     def _fold_rows(self, rows: list[tuple[Any, ...]], records: list[RawValue]) -> None:
-        """Scanned rows: de-duplicated as in _fold_decoded, folded a column at a time."""
+        """Scanned rows: de-duplicated as in _fold_decoded (the same claims, written inline
+        again: a method call per row cost more than the claim), folded a column at a time."""
         assert self.columns is not None
         seg, stats = self.segment, self.stats
         bitmap, bits = self.flushed, self.bits

@@ -70,8 +70,7 @@ class Scanner:
 
     def scan(self, values: list[bytes | None]) -> tuple[list[tuple[Any, ...]], list[int]]:
         assert _scan is not None
-        rows, others = _scan.scan(values, self.programs)
-        return rows, others
+        return _scan.scan(values, self.programs)
 
 
 def scanner(types: Iterable[str]) -> Scanner | None:
