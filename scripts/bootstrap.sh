@@ -20,7 +20,7 @@ if [ ! -x .venv/bin/python ]; then
     fi
   fi
 fi
-stamp=.venv/.installed-$(cat pyproject.toml setup.py schemas/native/scan.c | sha256sum | cut -c1-16)
+stamp=.venv/.installed-$(cat pyproject.toml setup.py schemas/native/scan.c streams/native/batches.c | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages into .venv ..."
   .venv/bin/python -m pip install -q --upgrade pip

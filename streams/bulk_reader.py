@@ -7,6 +7,12 @@ catch-up and gap fills apply them with the live store); `read_raw_ranges` hands 
 undecoded, for the bulk build, which decodes each one as it folds it: a decoded batch held
 20,000 events between the threads, and decoding into memory that is dropped at once cost
 about half as much (the replay used ~17 % less CPU).
+
+`read_raw_ranges` sends the fetch requests itself (aiokafka's client, no consumer) and reads
+the record sets with streams.record_set (C): the consumer built a ConsumerRecord per record in
+Python, ~3 µs each, the largest part of a replay's reading (bench/README.md, "Replay: the raw
+fetch path"). `read_ranges` keeps the consumer: its catch-ups are short, and the dead letters
+it makes need each record's key.
 """
 
 from __future__ import annotations
@@ -20,10 +26,14 @@ from functools import partial
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import errors as kafka_errors
+from aiokafka.client import AIOKafkaClient
+from aiokafka.protocol.fetch import FetchRequest
 
 from infra.collector import collector_paused
 from projections.model.batch import Record
 from streams.batching import decode_batch
+from streams.record_set import RawValue, values_in
 
 FETCH_MAX_BYTES = 64 * 1024 * 1024
 PARTITION_FETCH_BYTES = 16 * 1024 * 1024
@@ -38,9 +48,11 @@ class _Done:
         self.error = error
 
 
-# (partition, offset, value): a record as the log holds it (value None: a tombstone).
-RawValue = tuple[int, int, bytes | None]
+FETCH_WAIT_MS = 100
+FETCH_MIN_BYTES = 1024 * 1024
 T = TypeVar("T")
+
+__all__ = ["RawValue", "read_ranges", "read_raw_ranges"]
 
 
 def read_ranges(
@@ -56,7 +68,7 @@ def read_ranges(
     caller's store is where progress lives. Undecodable records come back as None events (the
     live worker sends them to the dead letters; a replay only needs their offsets).
     """
-    return _ranges(bootstrap, topic, start, end, batch_size, _decoded)
+    return _ranges(partial(_consume, bootstrap, topic, convert=_decoded), start, end, batch_size)
 
 
 def read_raw_ranges(
@@ -67,16 +79,15 @@ def read_raw_ranges(
     batch_size: int = 10_000,
 ) -> Iterator[list[RawValue]]:
     """The same ranges as read_ranges, undecoded: (partition, offset, value)."""
-    return _ranges(bootstrap, topic, start, end, batch_size, _values)
+    return _ranges(partial(_fetch_raw, bootstrap, topic), start, end, batch_size)
+
+
+# A reader: (todo, batch_size, out, stop) puts batches of todo's ranges on out until done.
+Reader = Callable[..., Coroutine[Any, Any, None]]
 
 
 def _ranges(
-    bootstrap: str,
-    topic: str,
-    start: Mapping[int, int],
-    end: Mapping[int, int],
-    batch_size: int,
-    convert: Callable[[list[Any]], list[T]],
+    read: Reader, start: Mapping[int, int], end: Mapping[int, int], batch_size: int
 ) -> Iterator[list[T]]:
     todo = {p: (start.get(p, 0), e) for p, e in end.items() if start.get(p, 0) < e}
     if not todo:
@@ -85,7 +96,7 @@ def _ranges(
     stop = threading.Event()
     reader = threading.Thread(
         target=_run_reader,
-        args=(partial(_read, bootstrap, topic, todo, batch_size, batches, stop, convert), batches),
+        args=(partial(read, todo, batch_size, batches, stop), batches),
         name="salespulse-bulk-reader",
         daemon=True,
     )
@@ -115,13 +126,14 @@ def _run_reader(read: Callable[[], Coroutine[Any, Any, None]], out: queue.Queue[
         out.put(_Done())
 
 
-async def _read(
+async def _consume(
     bootstrap: str,
     topic: str,
     todo: dict[int, tuple[int, int]],
     batch_size: int,
     out: queue.Queue[Any],
     stop: threading.Event,
+    *,
     convert: Callable[[list[Any]], list[Any]],
 ) -> None:
     consumer = AIOKafkaConsumer(
@@ -156,8 +168,79 @@ async def _read(
         await consumer.stop()
 
 
-def _values(messages: list[Any]) -> list[RawValue]:
-    return [(m.partition, m.offset, m.value) for m in messages]
+async def _fetch_raw(
+    bootstrap: str,
+    topic: str,
+    todo: dict[int, tuple[int, int]],
+    batch_size: int,
+    out: queue.Queue[Any],
+    stop: threading.Event,
+) -> None:
+    """Fetch requests to each partition's leader, all partitions of a leader in one, until each
+    partition's position passes its end; values in batches of batch_size."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, client_id="salespulse-bulk-reader")
+    await client.bootstrap()
+    try:
+        position = {p: first for p, (first, _) in todo.items()}
+        pending: list[RawValue] = []
+        while position and not stop.is_set():
+            responses = await asyncio.gather(
+                *(client.send(node, request) for node, request in
+                  (await _requests(client, topic, position)).items())
+            )  # fmt: skip
+            for response in responses:
+                for _, partitions in response.topics:
+                    for partition, error_code, _highwater, *data in partitions:
+                        if not await _usable(client, topic, partition, error_code, position):
+                            continue
+                        stop_at = todo[partition][1]
+                        values, after = values_in(data[-1], partition, position[partition], stop_at)
+                        pending += values
+                        if after is not None:
+                            position[partition] = after
+                        if position[partition] >= stop_at:
+                            del position[partition]
+            while len(pending) >= batch_size or (not position and pending):
+                chunk, pending = pending[:batch_size], pending[batch_size:]
+                out.put(chunk)
+    finally:
+        await client.close()
+
+
+async def _requests(
+    client: AIOKafkaClient, topic: str, position: dict[int, int]
+) -> dict[int, FetchRequest]:
+    """One fetch request per leader for the partitions left (read_uncommitted, as the consumer
+    reads by default: a SalesPulse log holds no transactions)."""
+    by_leader: dict[int, list[tuple[int, int, int]]] = {}
+    for p, offset in position.items():
+        leader = client.cluster.leader_for_partition(TopicPartition(topic, p))
+        if leader is None or leader < 0:
+            await client.force_metadata_update()
+            leader = client.cluster.leader_for_partition(TopicPartition(topic, p))
+            if leader is None or leader < 0:
+                continue  # no leader yet: asked again next round
+        by_leader.setdefault(leader, []).append((p, offset, PARTITION_FETCH_BYTES))
+    if not by_leader:
+        await asyncio.sleep(0.1)
+    return {
+        leader: FetchRequest(FETCH_WAIT_MS, FETCH_MIN_BYTES, FETCH_MAX_BYTES, 0, [(topic, parts)])
+        for leader, parts in by_leader.items()
+    }
+
+
+async def _usable(
+    client: AIOKafkaClient, topic: str, partition: int, error_code: int, position: dict[int, int]
+) -> bool:
+    """Whether a partition's fetched data can be read: a moved leader refreshes the metadata
+    (fetched again next round); any other error ends the read, naming partition and offset."""
+    error = kafka_errors.for_code(error_code)
+    if error is kafka_errors.NoError:
+        return True
+    if error.retriable:
+        await client.force_metadata_update()
+        return False
+    raise error(f"{topic} partition {partition} at offset {position[partition]}: {error.__name__}")
 
 
 def _decoded(messages: list[Any]) -> list[Record]:
